@@ -81,7 +81,7 @@ func New(env Env) (Key, error) {
 			}
 		}
 	}
-	putChecksum(buf[prefixLen+randomLen:], crc32.ChecksumIEEE(buf[:prefixLen+randomLen]))
+	putChecksum(buf[prefixLen+randomLen:], checksum(string(buf[:prefixLen+randomLen])))
 	return Key{text: string(buf)}, nil
 }
 
@@ -93,14 +93,12 @@ func Parse(s string, env Env) (Key, error) {
 		return Key{}, ErrMalformed
 	}
 	for i := prefixLen; i < Len; i++ {
-		if decode(s[i]) < 0 {
+		if !isBase62(s[i]) {
 			return Key{}, ErrMalformed
 		}
 	}
-	var body [prefixLen + randomLen]byte // a stack copy: no allocation per request
-	copy(body[:], s)
 	var want [checksumLen]byte
-	putChecksum(want[:], crc32.ChecksumIEEE(body[:]))
+	putChecksum(want[:], checksum(s[:prefixLen+randomLen]))
 	if string(want[:]) != s[prefixLen+randomLen:] {
 		return Key{}, ErrMalformed
 	}
@@ -135,6 +133,17 @@ func (k Key) Mask() string {
 	return k.text[:prefixLen+4] + "…" + k.text[Len-4:]
 }
 
+// checksum is CRC32-IEEE (crc32.ChecksumIEEE) computed over a string in
+// place: the library function takes a []byte that escapes, which would cost
+// an allocation on every request.
+func checksum(s string) uint32 {
+	crc := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		crc = crc32.IEEETable[byte(crc)^s[i]] ^ crc>>8
+	}
+	return ^crc
+}
+
 // putChecksum writes c in base62, most significant digit first, zero-padded
 // to len(dst) (62^6 > 2^32, so six digits always suffice).
 func putChecksum(dst []byte, c uint32) {
@@ -144,14 +153,7 @@ func putChecksum(dst []byte, c uint32) {
 	}
 }
 
-func decode(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'A' && c <= 'Z':
-		return int(c-'A') + 10
-	case c >= 'a' && c <= 'z':
-		return int(c-'a') + 36
-	}
-	return -1
+func isBase62(c byte) bool {
+	// Unsigned wrap-around makes each range one comparison.
+	return c-'0' < 10 || c-'A' < 26 || c-'a' < 26
 }
