@@ -28,17 +28,17 @@ import (
 
 const helperEnv = "ESPRESSO_SQLITE_TEST_HELPER"
 
-// TestHelperProcess is not a test: it is the body of a child process.
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		t.Skip("runs only as a child process of another test")
+// TestMain runs the test binary as a child process's body when the
+// children's environment variable is set, and as the tests otherwise.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		if err := helper(mode); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	if err := helper(mode); err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
+	os.Exit(m.Run())
 }
 
 func helper(mode string) error {
@@ -134,7 +134,7 @@ type child struct {
 // startChild starts a helper in mode and waits until it is ready.
 func startChild(t *testing.T, mode, dir, account string, current apikey.Hash, n int) *child {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "DIR="+dir, "ACCOUNT="+account,
 		"CURRENT="+hex.EncodeToString(current[:]), "N="+strconv.Itoa(n))
 	cmd.Stderr = os.Stderr
@@ -179,9 +179,6 @@ func (c *child) finish(t *testing.T) []string {
 }
 
 func TestCrossProcess_OfConcurrentRotationsPresentingOneKeyExactlyOneWins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	_, first := newKey(t)
@@ -216,9 +213,6 @@ func TestCrossProcess_OfConcurrentRotationsPresentingOneKeyExactlyOneWins(t *tes
 }
 
 func TestCrossProcess_AReaderNeverSeesALaterCommitGetASmallerSeq(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	const rounds = 25
@@ -308,9 +302,6 @@ func TestCrossProcess_AReaderNeverSeesALaterCommitGetASmallerSeq(t *testing.T) {
 }
 
 func TestCrossProcess_TwoProcessesMigratingAtOnceApplyEachMigrationOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
 	dir := t.TempDir()
 	children := []*child{
 		startChild(t, "migrate", dir, "", apikey.Hash{}, 0),
