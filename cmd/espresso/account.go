@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/store"
+	"github.com/espresso-auth/espresso/wallet"
+)
+
+// issuedOutput is what account create and key rotate print: the one time the
+// key is shown.
+type issuedOutput struct {
+	AccountID     string `json:"account_id"`
+	WalletAddress string `json:"wallet_address"`
+	APIKey        string `json:"api_key"`
+	CreatedAt     string `json:"created_at"`
+}
+
+type revokedOutput struct {
+	AccountID     string `json:"account_id"`
+	WalletAddress string `json:"wallet_address"`
+	MaskedKey     string `json:"masked_key"`
+	RevokedAt     string `json:"revoked_at"`
+}
+
+// operatorCommand parses the flags shared by the operator commands, checks
+// the wallet address against the network and opens the database.
+func operatorCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*config, string, store.Store, error) {
+	var c config
+	var addr string
+	fs := newFlagSet(name, stderr)
+	c.storeFlags(fs)
+	fs.StringVar(&addr, "wallet", "", "the account's Cardano wallet address (bech32)")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return nil, "", nil, err
+	}
+	network, _, err := c.networks()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if addr == "" {
+		return nil, "", nil, fmt.Errorf("%w: --wallet is required", errUsage)
+	}
+	if _, err := wallet.ParsePaymentAddress(addr, network); err != nil {
+		return nil, "", nil, fmt.Errorf("--wallet is not a %s payment-key address: %w", c.Network, err)
+	}
+	st, _, err := openStore(ctx, &c)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return &c, addr, st, nil
+}
+
+func accountCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, addr, st, err := operatorCommand(ctx, "account create", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, env, _ := c.networks()
+	acct, issued, err := auth.CreateAccount(ctx, st, env, addr)
+	if errors.Is(err, store.ErrAccountExists) {
+		return fmt.Errorf("%s already has an account (use `espresso key rotate` to re-issue its key)", addr)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, issuedOutput{acct.ID, acct.WalletAddress, issued.Key.String(), timestamp(issued.CreatedAt)})
+}
+
+func keyRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, addr, st, err := operatorCommand(ctx, "key rotate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, env, _ := c.networks()
+	acct, err := account(ctx, st, addr)
+	if err != nil {
+		return err
+	}
+	issued, _, err := auth.RotateKey(ctx, st, env, acct.ID, nil)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, issuedOutput{acct.ID, acct.WalletAddress, issued.Key.String(), timestamp(issued.CreatedAt)})
+}
+
+func keyRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	_, addr, st, err := operatorCommand(ctx, "key revoke", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acct, err := account(ctx, st, addr)
+	if err != nil {
+		return err
+	}
+	revoked, _, err := auth.RevokeKey(ctx, st, acct.ID, nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s has no live key", addr)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, revokedOutput{acct.ID, acct.WalletAddress, revoked.Masked, timestamp(revoked.RevokedAt)})
+}
+
+func account(ctx context.Context, st store.Store, addr string) (store.Account, error) {
+	acct, err := st.AccountByWallet(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, fmt.Errorf("%s has no account (use `espresso account create`)", addr)
+	}
+	return acct, err
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/espresso-auth/espresso/wallet"
+)
+
+// syncBuffer collects a server's output while tests read it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// freeAddr returns a loopback address with a port nothing listens on now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// node is a server started with run(), in this process.
+type node struct {
+	url  string
+	logs *syncBuffer
+	stop func() error // stops the server as SIGTERM would and returns run's error
+}
+
+// serveNode calls run("serve", args...) on a free port and waits until
+// /healthz answers. The server is stopped at the end of the test.
+func serveNode(t *testing.T, env map[string]string, args ...string) *node {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	argv := append([]string{"espresso", "serve", "--addr", addr}, args...)
+	go func() { done <- run(ctx, argv, getenvFrom(env), io.Discard, logs) }()
+	var once sync.Once
+	var runErr error
+	n := &node{url: "http://" + addr, logs: logs, stop: func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}}
+	t.Cleanup(func() { _ = n.stop() })
+	waitHealthy(t, n.url, done)
+	return n
+}
+
+// waitHealthy polls /healthz until it answers 200; exited reports a server
+// that stopped first.
+func waitHealthy(t *testing.T, url string, exited <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			t.Fatalf("server exited before it was healthy: %v", err)
+		default:
+		}
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s/healthz did not answer 200 within 20s", url)
+}
+
+func getenvFrom(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// cli runs one espresso command in-process and returns its stdout, stderr
+// and error.
+func cli(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), append([]string{"espresso"}, args...), getenvFrom(env), &stdout, &stderr)
+	return stdout.String(), stderr.String(), err
+}
+
+// issuedJSON is what account create and key rotate print.
+type issuedJSON struct {
+	AccountID     string `json:"account_id"`
+	WalletAddress string `json:"wallet_address"`
+	APIKey        string `json:"api_key"`
+	CreatedAt     string `json:"created_at"`
+}
+
+// mustIssue runs a command that prints one issuedJSON object.
+func mustIssue(t *testing.T, env map[string]string, args ...string) issuedJSON {
+	t.Helper()
+	out, errOut, err := cli(t, env, args...)
+	if err != nil {
+		t.Fatalf("espresso %s: %v (%s)", strings.Join(args, " "), err, errOut)
+	}
+	var v issuedJSON
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		t.Fatalf("espresso %s printed %q: want one JSON object", strings.Join(args, " "), out)
+	}
+	return v
+}
+
+// newWallet returns a fresh payment address of the network.
+func newWallet(t testing.TB, n wallet.Network) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wallet.NewEnterpriseAddress(pub, n).String()
+}
+
+// call sends a request with an optional X-API-KEY and returns status and body.
+func call(t testing.TB, method, url, key string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-API-KEY", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// rotate calls new-api-key and returns the new key, failing on anything but 200.
+func rotate(t testing.TB, base, key string) string {
+	t.Helper()
+	status, body := call(t, "GET", base+"/accounts/new-api-key", key)
+	if status != 200 {
+		t.Fatalf("new-api-key: %d %s", status, body)
+	}
+	var out struct {
+		APIKey string `json:"api_key"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.APIKey
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the espresso command once per test process, into a
+// directory removed by TestMain.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binPath = filepath.Join(binDir, "espresso")
+		goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goCmd); err != nil {
+			goCmd = "go"
+		}
+		out, err := exec.Command(goCmd, "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	var err error
+	binDir, err = os.MkdirTemp("", "espresso-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// process is the real binary running `espresso serve`.
+type process struct {
+	cmd    *exec.Cmd
+	url    string
+	logs   *syncBuffer
+	done   chan error    // receives Wait's result once
+	exited chan struct{} // closed when the process is gone
+}
+
+// startProcess starts the binary's server on addr and waits until healthy.
+func startProcess(t *testing.T, addr string, args ...string) *process {
+	t.Helper()
+	p := &process{url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1), exited: make(chan struct{})}
+	p.cmd = exec.Command(binary(t), append([]string{"serve", "--addr", addr}, args...)...)
+	p.cmd.Stdout = p.logs
+	p.cmd.Stderr = p.logs
+	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill(t) })
+	waitHealthy(t, p.url, p.done)
+	return p
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Fatal(err)
+	}
+	<-p.exited
+}

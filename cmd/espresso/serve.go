@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/httpapi"
+)
+
+// serve runs the server until ctx ends (SIGINT/SIGTERM), then stops
+// accepting requests, finishes those in flight, flushes key usage and closes
+// the database, in that order.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlagSet("serve", stderr)
+	c.storeFlags(fs)
+	c.serveFlags(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	_, env, err := c.networks()
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level: %v", errUsage, err)
+	}
+	handler := slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	log := slog.New(handler)
+
+	st, applied, err := openStore(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if len(applied) > 0 {
+		log.Info("database migrated", "applied", applied)
+	}
+	keys, err := auth.New(ctx, st, auth.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness})
+	if err != nil {
+		return fmt.Errorf("loading keys: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{Keys: keys, Logger: log}),
+		slog.NewLogLogger(handler, slog.LevelWarn))
+
+	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { keys.Run(bg) })
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "network", c.Network, "database", describe(&c))
+
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = srv.Shutdown(shutdownCtx)
+		cancel()
+	}
+	stopBg()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// describe names the database for logs without revealing credentials.
+func describe(c *config) string {
+	return "sqlite:" + c.Data
+}

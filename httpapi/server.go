@@ -1,0 +1,43 @@
+// Package httpapi is espresso's HTTP interface: the routes, their handlers,
+// authentication of requests, and the table that turns errors into the
+// platform's {"code", "error"} answers.
+package httpapi
+
+import (
+	"log"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/espresso-auth/espresso/auth"
+)
+
+// Deps are what the HTTP interface needs.
+type Deps struct {
+	Keys   *auth.Service
+	Logger *slog.Logger
+}
+
+// NewServer returns the handler for every route, with request logging and
+// panic recovery around it.
+func NewServer(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	return logRequests(d.Logger, recoverPanics(d.Logger, route(mux, d.Logger)))
+}
+
+// NewHTTPServer returns the http.Server espresso runs h with: timeouts so a
+// slow client cannot hold a connection, a 64 KiB header limit (larger
+// headers get net/http's own 431), and no built-in answer to "OPTIONS *".
+func NewHTTPServer(h http.Handler, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:                      h,
+		ReadHeaderTimeout:            5 * time.Second,
+		ReadTimeout:                  10 * time.Second,
+		WriteTimeout:                 10 * time.Second,
+		IdleTimeout:                  2 * time.Minute,
+		MaxHeaderBytes:               64 << 10,
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     errorLog,
+	}
+}
