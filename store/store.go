@@ -70,11 +70,12 @@ type Event struct {
 
 // Store is a backend. Every method is safe for concurrent use, and every
 // write is durably committed before the method returns. Times are those of
-// the backend's injected clock, truncated to microseconds.
+// the backend's injected clock, in UTC, truncated to microseconds.
 //
 // Errors are *espresso.Error values: the sentinels below, Unavailable when the
 // database cannot be reached (the same call may succeed later), Internal for
-// anything else.
+// anything else. A write that fails with Unavailable while committing may
+// nevertheless have committed: the connection was lost with the answer.
 type Store interface {
 	// Migrate applies the backend's embedded migrations that are not yet
 	// recorded, each in its own transaction, and returns their names.
@@ -104,29 +105,34 @@ type Store interface {
 	// is, at commit time, the account's live key; otherwise nothing changes and
 	// the error is ErrKeyNotLive. When current is nil any live key is revoked
 	// (an account with no live key just gets next). ErrNotFound if the account
-	// does not exist. It returns the new key and the events recorded.
+	// does not exist, whether or not current is set. It returns the new key
+	// and the events recorded.
 	RotateKey(ctx context.Context, accountID string, current *apikey.Hash, next NewKey) (Key, []Event, error)
 
 	// RevokeKey revokes the account's live key. When current is not nil it
-	// must be that key, or nothing changes and the error is ErrKeyNotLive;
-	// when nil, ErrNotFound if the account has no live key. It returns the
-	// revoked key (RevokedAt set) and the events recorded.
+	// must be that key, or nothing changes and the error is ErrKeyNotLive
+	// (also for an unknown account); when nil, ErrNotFound if the account has
+	// no live key or does not exist. It returns the revoked key (RevokedAt
+	// set) and the events recorded.
 	RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (Key, []Event, error)
 
 	// LiveKey returns the account's live key, or ErrNotFound.
 	LiveKey(ctx context.Context, accountID string) (Key, error)
 
 	// Snapshot returns every live key and the Seq of the last event they
-	// reflect, read in one consistent transaction.
+	// reflect (0 for a new database), read in one consistent transaction.
 	Snapshot(ctx context.Context) (keys []Key, seq int64, err error)
 
-	// Events returns up to limit events with Seq > after, in Seq order.
-	// ErrFeedTruncated if events after `after` have been pruned, in which case
-	// the reader must start again from a Snapshot.
+	// Events returns up to limit events with Seq > after, in Seq order, none
+	// if after is the last. Events never carry LastUsedAt. ErrFeedTruncated
+	// if events after `after` have been pruned, in which case the reader must
+	// start again from a Snapshot.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
 
-	// PruneEvents deletes events recorded before t; later Events calls that
-	// would need them get ErrFeedTruncated. It returns how many it deleted.
+	// PruneEvents deletes the oldest events, up to the first one recorded at
+	// or after t, so that what remains is always the newest part of the feed
+	// with no holes; later Events calls that would need them get
+	// ErrFeedTruncated. It returns how many it deleted.
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 
 	// RecordUse raises the last_used_at of each key to the given time (never
@@ -153,10 +159,10 @@ type Store interface {
 // (PostgreSQL LISTEN/NOTIFY). Without one, readers poll Events.
 type Watcher interface {
 	// Watch blocks until ctx ends, calling notify(false) whenever new events
-	// may have been committed, and notify(true) when notifications may have
-	// been missed (the connection was lost and is back), in which case the
-	// reader should revalidate from a Snapshot. It never calls notify
-	// concurrently with itself.
+	// may have been committed, and notify(true) whenever it starts listening:
+	// the first time, and after a lost connection is back, when notifications
+	// may have been missed and the reader should revalidate from a Snapshot.
+	// It never calls notify concurrently with itself.
 	Watch(ctx context.Context, notify func(missed bool))
 }
 
