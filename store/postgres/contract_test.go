@@ -1,0 +1,73 @@
+package postgres
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/store"
+	"github.com/espresso-auth/espresso/store/postgres/pgtest"
+	"github.com/espresso-auth/espresso/store/storetest"
+)
+
+// TestContract runs the store contract suite, each database a fresh schema of
+// the test database.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Opener {
+		url := pgtest.URL(t)
+		return func(t *testing.T, now func() time.Time) store.Store {
+			return open(t, url, Options{Now: now})
+		}
+	})
+}
+
+// open opens a Store on url, closed when the test ends (closing twice is
+// harmless, so callers may also close it).
+func open(t *testing.T, url string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), url, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// migrated opens a Store on url and migrates the database.
+func migrated(t *testing.T, url string) *Store {
+	t.Helper()
+	s := open(t, url, Options{})
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func TestOpen_RefusesAnEmptyOrMalformedURLWithoutRepeatingIt(t *testing.T) {
+	for _, url := range []string{"", "  ", "postgres://user:s3cret@host:notaport/db", "host=h pool_max_conns=lots password=s3cret"} {
+		s, err := Open(t.Context(), url, Options{})
+		if err == nil {
+			_ = s.Close()
+			t.Errorf("Open(%q) succeeded", url)
+			continue
+		}
+		if k := espresso.KindOf(err); k != espresso.Invalid {
+			t.Errorf("Open(%q): error kind %v, want invalid", url, k)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q): error %q repeats the password", url, err)
+		}
+	}
+}
+
+func TestOpen_DoesNotConnect_SoADatabaseThatIsDownFailsCallsNotOpen(t *testing.T) {
+	s, err := Open(t.Context(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable", Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() { _ = s.Close() }()
+	if err := s.Ping(t.Context()); espresso.KindOf(err) != espresso.Unavailable {
+		t.Errorf("Ping of a closed port: error %v, want kind unavailable", err)
+	}
+}
