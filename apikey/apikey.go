@@ -89,7 +89,7 @@ func New(env Env) (Key, error) {
 // It never allocates and never reads storage, so it is safe to run on every
 // hostile header before anything else. Every failure is ErrMalformed.
 func Parse(s string, env Env) (Key, error) {
-	if len(s) != Len || s[:prefixLen] != env.Prefix() {
+	if !HasShape(s, env) {
 		return Key{}, ErrMalformed
 	}
 	for i := prefixLen; i < Len; i++ {
@@ -118,10 +118,22 @@ func (k Key) Env() Env {
 }
 
 // Hash returns the storage form of k.
-func (k Key) Hash() Hash {
-	var b [Len]byte // a stack copy: no allocation per request
-	return sha256.Sum256(b[:copy(b[:], k.text)])
+func (k Key) Hash() Hash { return Sum(k.text) }
+
+// Sum returns the storage form of text, which need not be a valid key: a
+// verifier that keeps the hashes of issued keys can look text up first and
+// leave the format and checksum check (Parse) to the texts it does not find.
+func Sum(text string) Hash {
+	if len(text) <= Len {
+		var b [Len]byte // a stack copy: no allocation per request
+		return sha256.Sum256(b[:copy(b[:], text)])
+	}
+	return sha256.Sum256([]byte(text))
 }
+
+// HasShape reports whether s has a key's length and env's prefix: the
+// cheapest check, before Sum.
+func HasShape(s string, env Env) bool { return len(s) == Len && s[:prefixLen] == env.Prefix() }
 
 // Mask returns a form of k that is safe to log and show: the prefix, the first
 // four random characters and the last four characters, e.g.

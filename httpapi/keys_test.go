@@ -53,7 +53,10 @@ func TestNewAPIKey_ReturnsExactlyTheSeedsShapeAndRetiresTheOldKey(t *testing.T) 
 	if resp.StatusCode != 200 {
 		t.Fatalf("new key: %d %s", resp.StatusCode, body)
 	}
-	var info keyInfoResponse
+	var info struct {
+		CreatedAt string `json:"created_at"`
+		MaskedKey string `json:"masked_key"`
+	}
 	if err := json.Unmarshal(body, &info); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +71,10 @@ func TestNewAPIKey_ReturnsExactlyTheSeedsShapeAndRetiresTheOldKey(t *testing.T) 
 func TestGetAPIKey_ReportsThePreviousUse(t *testing.T) {
 	e := newTestEnv(t)
 	id, key := e.newAccount()
-	var first, second keyInfoResponse
+	var first, second struct {
+		AccountID  string  `json:"account_id"`
+		LastUsedAt *string `json:"last_used_at"`
+	}
 	_, body := e.do("GET", "/accounts/api-key", keyHeader(key))
 	if err := json.Unmarshal(body, &first); err != nil {
 		t.Fatal(err)

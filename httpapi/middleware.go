@@ -7,14 +7,16 @@ import (
 	"path"
 	"runtime/debug"
 	"time"
+
+	"github.com/espresso-auth/espresso/auth"
 )
 
 // requestInfo collects what the access log says about a request. Handlers
 // and the authentication step fill it in; only masked keys go in it.
 type requestInfo struct {
 	status    int
-	accountID string
-	maskedKey string
+	principal auth.Principal // set by the authentication step
+	newKey    string         // masked: the key a rotation issued
 	err       error
 }
 
@@ -57,17 +59,22 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		ri := &requestInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		next.ServeHTTP(&statusWriter{ResponseWriter: w, ri: ri}, r)
-		attrs := []slog.Attr{
+		attrs := make([]slog.Attr, 0, 8) // room for all: no regrowth per request
+		attrs = append(attrs,
 			slog.String("method", r.Method),
 			slog.String("route", routeOf(r)),
 			slog.Int("status", ri.status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			// An integer: slog encodes floats through encoding/json.
+			slog.Int64("duration_us", time.Since(start).Microseconds()),
+		)
+		if p := ri.principal; p.AccountID != "" {
+			attrs = append(attrs, slog.String("account_id", p.AccountID))
 		}
-		if ri.accountID != "" {
-			attrs = append(attrs, slog.String("account_id", ri.accountID))
+		if p := ri.principal; p.HasKey() {
+			attrs = append(attrs, slog.String("key", p.Key.Masked))
 		}
-		if ri.maskedKey != "" {
-			attrs = append(attrs, slog.String("key", ri.maskedKey))
+		if ri.newKey != "" {
+			attrs = append(attrs, slog.String("new_key", ri.newKey))
 		}
 		if ri.err != nil && ri.status < 500 {
 			// 5xx details were logged where they happened.
