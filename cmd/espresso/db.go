@@ -3,18 +3,28 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"time"
 
 	"github.com/espresso-auth/espresso/store"
+	"github.com/espresso-auth/espresso/store/postgres"
 	"github.com/espresso-auth/espresso/store/sqlite"
 )
 
-// openStore opens and migrates the configured database, and checks that it
-// belongs to the configured network: keys of one network must never be
-// served by a server of the other.
+// openStore opens and migrates the configured database (PostgreSQL with
+// --database-url, else the embedded one), and checks that it belongs to the
+// configured network: keys of one network must never be served by a server
+// of the other.
 func openStore(ctx context.Context, c *config) (store.Store, []string, error) {
-	st, err := sqlite.Open(ctx, c.Data, sqlite.Options{})
+	var st store.Store
+	var err error
+	if c.DatabaseURL != "" {
+		st, err = postgres.Open(ctx, c.DatabaseURL, postgres.Options{})
+	} else {
+		st, err = sqlite.Open(ctx, c.Data, sqlite.Options{})
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the database in %s: %w", c.Data, err)
+		return nil, nil, fmt.Errorf("opening the database (%s): %w", describe(c), err)
 	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {
@@ -31,4 +41,30 @@ func openStore(ctx context.Context, c *config) (store.Store, []string, error) {
 		return nil, nil, fmt.Errorf("the database holds %s accounts; refusing to use it for %s", got, c.Network)
 	}
 	return st, applied, nil
+}
+
+// describe names the database for logs and errors without revealing
+// credentials.
+func describe(c *config) string {
+	if c.DatabaseURL == "" {
+		return "sqlite:" + c.Data
+	}
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil || u.Scheme == "" {
+		return "postgres (URL not shown)"
+	}
+	u.RawQuery = "" // parameters may include password=
+	return u.Redacted()
+}
+
+// pollInterval is how often a server reads the key feed without being told
+// to. PostgreSQL notifies every node of a change within milliseconds, so its
+// poll is only the bound for a notification lost on a live connection; the
+// embedded database has no notifications, so the CLI's changes are seen by
+// polling.
+func pollInterval(c *config) time.Duration {
+	if c.DatabaseURL != "" {
+		return time.Second
+	}
+	return 100 * time.Millisecond
 }

@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", applied)
 	}
-	keys, err := auth.New(ctx, st, auth.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness})
+	keys, err := auth.New(ctx, st, auth.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c)})
 	if err != nil {
 		return fmt.Errorf("loading keys: %w", err)
 	}
@@ -78,9 +78,4 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		err = nil
 	}
 	return err
-}
-
-// describe names the database for logs without revealing credentials.
-func describe(c *config) string {
-	return "sqlite:" + c.Data
 }
