@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/auth"
 	"github.com/espresso-auth/espresso/store/sqlite"
+	"github.com/espresso-auth/espresso/store/storetest"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
@@ -39,16 +43,25 @@ func (b *syncBuffer) String() string {
 // testEnv is the HTTP interface over a real SQLite store in a temp dir,
 // with its key replica following the feed.
 type testEnv struct {
-	t    *testing.T
-	dir  string
-	st   *sqlite.Store
-	keys *auth.Service
-	h    http.Handler
-	srv  *httptest.Server
-	logs *syncBuffer
+	t      *testing.T
+	dir    string
+	st     *sqlite.Store
+	keys   *auth.Service
+	tokens *auth.Tokens
+	clock  *storetest.Clock // the clock of sign-in, tokens and rate limits
+	h      http.Handler
+	srv    *httptest.Server
+	logs   *syncBuffer
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+// testSecret signs the test servers' tokens.
+const testSecret = "0123456789abcdef0123456789abcdef"
+
+// newTestEnv starts a server whose sign-in rate limit is high enough not to
+// get in the way; newTestEnvWith sets it.
+func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, 100_000) }
+
+func newTestEnvWith(t *testing.T, signInRate int) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -67,7 +80,16 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	done := make(chan struct{})
 	go func() { keys.Run(ctx); close(done) }()
-	h := NewServer(Deps{Keys: keys, Logger: log})
+	clock := storetest.NewClock(time.Now())
+	tokens, err := auth.NewTokens([]byte(testSecret), time.Hour, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn, err := auth.NewSignIn(st, tokens, auth.SignInOptions{Network: wallet.Mainnet, PublicURL: "https://api.example.test", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewServer(Deps{Keys: keys, Tokens: tokens, SignIn: signIn, Logger: log, SignInRate: signInRate, Now: clock.Now})
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config = NewHTTPServer(h, nil)
 	srv.Start()
@@ -77,7 +99,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		<-done
 		st.Close()
 	})
-	return &testEnv{t: t, dir: dir, st: st, keys: keys, h: h, srv: srv, logs: logs}
+	return &testEnv{t: t, dir: dir, st: st, keys: keys, tokens: tokens, clock: clock, h: h, srv: srv, logs: logs}
 }
 
 // newWallet returns a fresh mainnet payment address.
@@ -139,4 +161,16 @@ func errorBody(t testing.TB, body []byte) (code int, msg string) {
 		t.Fatalf("error body is not {code, error}: %s", body)
 	}
 	return int(c), s
+}
+
+// openRaw opens the test database directly, for tests that inspect or
+// sabotage it.
+func openRaw(t *testing.T, e *testEnv) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, sqlite.FileName)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

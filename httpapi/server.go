@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/espresso-auth/espresso/auth"
@@ -15,12 +16,26 @@ import (
 // Deps are what the HTTP interface needs.
 type Deps struct {
 	Keys   *auth.Service
+	Tokens *auth.Tokens
+	SignIn *auth.SignIn
 	Logger *slog.Logger
+	// SignInRate is how many challenge and sign-in requests a client IP may
+	// make a minute (each has its own budget); default 30.
+	SignInRate int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time // default time.Now
 }
 
 // NewServer returns the handler for every route, with request logging and
 // panic recovery around it.
 func NewServer(d Deps) http.Handler {
+	if d.SignInRate <= 0 {
+		d.SignInRate = 30
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	return logRequests(d.Logger, recoverPanics(d.Logger, route(mux, d.Logger)))

@@ -46,9 +46,11 @@ func operatorCommand(ctx context.Context, name string, args []string, getenv fun
 	if addr == "" {
 		return nil, "", nil, fmt.Errorf("%w: --wallet is required", errUsage)
 	}
-	if _, err := wallet.ParsePaymentAddress(addr, network); err != nil {
+	parsed, err := wallet.ParsePaymentAddress(addr, network)
+	if err != nil {
 		return nil, "", nil, fmt.Errorf("--wallet is not a %s payment-key address: %w", c.Network, err)
 	}
+	addr = parsed.String() // the canonical (lower-case) form, as sign-in stores it
 	st, _, err := openStore(ctx, &c)
 	if err != nil {
 		return nil, "", nil, err

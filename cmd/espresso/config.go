@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -16,14 +17,16 @@ import (
 // is not given. Secrets (the JWT secret) come only from the environment, and
 // nothing here is ever printed whole: DatabaseURL may hold a password.
 type config struct {
-	Addr         string
-	Data         string
-	DatabaseURL  string
-	Network      string
-	PublicURL    string
-	JWTTTL       time.Duration
-	MaxStaleness time.Duration
-	LogLevel     string
+	Addr           string
+	Data           string
+	DatabaseURL    string
+	Network        string
+	PublicURL      string
+	JWTTTL         time.Duration
+	MaxStaleness   time.Duration
+	LogLevel       string
+	SignInRate     int
+	TrustedProxies string
 }
 
 // storeFlags are the flags of every command that opens the database.
@@ -39,6 +42,28 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.JWTTTL, "jwt-ttl", time.Hour, "lifetime of sign-in tokens")
 	fs.DurationVar(&c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.SignInRate, "signin-rate", 30, "sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
+}
+
+// trustedProxies parses --trusted-proxies.
+func (c *config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return nil, fmt.Errorf("%w: --trusted-proxies: %q is not a CIDR or an address", errUsage, s)
+			}
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // networks returns the configured network as each package names it.

@@ -26,7 +26,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	_, env, err := c.networks()
+	network, env, err := c.networks()
+	if err != nil {
+		return err
+	}
+	trusted, err := c.trustedProxies()
 	if err != nil {
 		return err
 	}
@@ -50,12 +54,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("loading keys: %w", err)
 	}
 
+	secret, err := auth.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.NewTokens(secret, c.JWTTTL, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	signIn, err := auth.NewSignIn(st, tokens, auth.SignInOptions{Network: network, PublicURL: c.PublicURL})
+	if err != nil {
+		return fmt.Errorf("%w: --public-url: %v", errUsage, err)
+	}
+
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return err
 	}
-	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{Keys: keys, Logger: log}),
-		slog.NewLogLogger(handler, slog.LevelWarn))
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
+		Keys: keys, Tokens: tokens, SignIn: signIn, Logger: log,
+		SignInRate: c.SignInRate, TrustedProxies: trusted,
+	}), slog.NewLogLogger(handler, slog.LevelWarn))
 
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"github.com/espresso-auth/espresso/auth"
+)
+
+// maxBody bounds every request body: a sign-in's signature is at most 8 KiB
+// of hex.
+const maxBody = 16 << 10
+
+// decodeJSON reads a JSON object into v. An oversized body is errTooLarge;
+// anything else that is not a single object of the right field types is
+// errInvalid. Unknown fields are ignored, as the platform's clients may
+// send more than we read.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the object")
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge
+	case err != nil:
+		return errInvalid
+	}
+	return nil
+}
+
+// limited answers 429 for a client over its budget.
+func limited(l *rateLimiter, trusted []netip.Prefix, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !l.allow(clientIP(r, trusted)) {
+			w.Header().Set("Retry-After", "60")
+			writeError(w, r, log, errRateLimited)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type challengeRequest struct {
+	WalletAddress *string `json:"wallet_address"`
+}
+
+type challengeResponse struct {
+	Nonce     string `json:"nonce"`
+	Message   string `json:"message"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// handleChallenge hands out a message for the wallet to sign. It writes
+// nothing to storage.
+func handleChallenge(s *auth.SignIn, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req challengeRequest
+		if err := decodeJSON(w, r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if req.WalletAddress == nil {
+			writeError(w, r, log, errInvalid)
+			return
+		}
+		c, err := s.Challenge(*req.WalletAddress)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, challengeResponse{Nonce: c.Nonce, Message: c.Message, ExpiresAt: timestamp(c.ExpiresAt)})
+	})
+}
+
+type signInRequest struct {
+	WalletAddress *string `json:"wallet_address"`
+	Nonce         *string `json:"nonce"`
+	Signature     *string `json:"signature"`
+	Key           *string `json:"key"`
+}
+
+// signInResponse is the platform's sign-in answer.
+type signInResponse struct {
+	UserID            string `json:"user_id"`
+	Token             string `json:"token"`
+	IsFirstTime       bool   `json:"is_first_time"`
+	IsOnboardingReady bool   `json:"is_onboarding_ready"`
+}
+
+// handleSignIn checks a wallet's signature of a challenge and answers with a
+// session token.
+func handleSignIn(s *auth.SignIn, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req signInRequest
+		if err := decodeJSON(w, r, &req); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if req.WalletAddress == nil || req.Nonce == nil || req.Signature == nil || req.Key == nil {
+			writeError(w, r, log, errInvalid)
+			return
+		}
+		sess, err := s.Complete(r.Context(), auth.Proof{Wallet: *req.WalletAddress, Nonce: *req.Nonce, Signature: *req.Signature, Key: *req.Key})
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		info(r).principal = auth.Principal{AccountID: sess.AccountID}
+		writeJSON(w, http.StatusOK, signInResponse{UserID: sess.AccountID, Token: sess.Token,
+			IsFirstTime: sess.FirstTime, IsOnboardingReady: sess.OnboardingReady})
+	})
+}
