@@ -5,7 +5,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/espresso-auth/espresso/wallet"
 )
@@ -68,4 +71,32 @@ func TestDurability_SIGKILLRightAfterAnAnswerLosesNothing(t *testing.T) {
 		}
 	}
 	t.Logf("%d keys issued over 5 crashes; files scanned: %d", len(issued), len(files))
+}
+
+// TestServe_SIGTERMShutsDownGracefully stops the real binary with SIGTERM:
+// it exits 0, after saying so, and the next start serves the same keys.
+func TestServe_SIGTERMShutsDownGracefully(t *testing.T) {
+	data := t.TempDir()
+	addr := freeAddr(t)
+	acct := mustIssue(t, nil, "account", "create", "--wallet", newWallet(t, wallet.Mainnet), "--data", data)
+	p := startProcess(t, addr, "--data", data)
+	key := rotate(t, p.url, acct.APIKey)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit within 15 s of SIGTERM")
+	}
+	if !strings.Contains(p.logs.String(), "shutting down") {
+		t.Error("the server did not log its shutdown")
+	}
+	p = startProcess(t, addr, "--data", data)
+	if status, _ := call(t, "GET", p.url+"/accounts/api-key", key); status != 200 {
+		t.Errorf("the key after a graceful restart: %d", status)
+	}
 }
