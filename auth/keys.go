@@ -26,6 +26,15 @@ type KeyInfo struct {
 // HasKey reports whether the principal presented an API key.
 func (p Principal) HasKey() bool { return p.Key.Masked != "" }
 
+// Presented returns the hash of the key the principal presented, or nil if
+// it presented none: the current key that Rotate and Revoke must find live.
+func (p Principal) Presented() *apikey.Hash {
+	if !p.HasKey() {
+		return nil
+	}
+	return &p.Key.Hash
+}
+
 // VerifyKey checks an X-API-KEY value against the replica; it never reads
 // storage for a malformed key. It returns ErrUnauthorized for a malformed,
 // unknown or revoked key, and ErrStale (Unavailable) when the replica cannot

@@ -61,30 +61,17 @@ func (r *replica) size() int {
 
 // applyFeed applies events read from the feed, which arrive in Seq order
 // with nothing missing after the current position.
-func (r *replica) applyFeed(events []store.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, ev := range events {
-		if ev.Seq <= r.seq {
-			continue
-		}
-		switch ev.Kind {
-		case store.KeyIssued:
-			if _, revoked := r.tomb[ev.Key.Hash]; !revoked {
-				r.issue(ev)
-			}
-		case store.KeyRevoked:
-			delete(r.live, ev.Key.Hash)
-			delete(r.tomb, ev.Key.Hash) // the feed has caught up with it
-		}
-		r.seq = ev.Seq
-	}
-}
+func (r *replica) applyFeed(events []store.Event) { r.apply(events, true) }
 
-// applyLocal applies events this node has just committed. Those at or below
-// the feed position are already reflected (and possibly superseded), so they
-// are skipped.
-func (r *replica) applyLocal(events []store.Event) {
+// applyLocal applies events this node has just committed, possibly ahead of
+// the feed.
+func (r *replica) applyLocal(events []store.Event) { r.apply(events, false) }
+
+// apply skips events at or below the feed position: they are reflected
+// already, and possibly superseded by later ones (a local apply can arrive
+// after the feed has read its events and more). A local revocation is
+// remembered in tomb until the feed reaches it.
+func (r *replica) apply(events []store.Event, fromFeed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, ev := range events {
@@ -98,7 +85,14 @@ func (r *replica) applyLocal(events []store.Event) {
 			}
 		case store.KeyRevoked:
 			delete(r.live, ev.Key.Hash)
-			r.tomb[ev.Key.Hash] = ev.Seq
+			if fromFeed {
+				delete(r.tomb, ev.Key.Hash) // the feed has caught up with it
+			} else {
+				r.tomb[ev.Key.Hash] = ev.Seq
+			}
+		}
+		if fromFeed {
+			r.seq = ev.Seq
 		}
 	}
 }

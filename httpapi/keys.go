@@ -23,11 +23,7 @@ type newAPIKeyResponse struct {
 func handleNewAPIKey(keys *auth.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principal(r)
-		var current = &p.Key.Hash
-		if !p.HasKey() {
-			current = nil
-		}
-		issued, err := keys.Rotate(r.Context(), p.AccountID, current)
+		issued, err := keys.Rotate(r.Context(), p.AccountID, p.Presented())
 		if err != nil {
 			writeError(w, r, log, err)
 			return
@@ -94,11 +90,7 @@ type revokeResponse struct {
 func handleRevokeAPIKey(keys *auth.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principal(r)
-		var current = &p.Key.Hash
-		if !p.HasKey() {
-			current = nil
-		}
-		revoked, err := keys.Revoke(r.Context(), p.AccountID, current)
+		revoked, err := keys.Revoke(r.Context(), p.AccountID, p.Presented())
 		if err != nil {
 			writeError(w, r, log, noKey(err))
 			return
