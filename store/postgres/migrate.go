@@ -3,56 +3,15 @@ package postgres
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
-
-// migration is one embedded migrations/NNN_name.sql file.
-type migration struct {
-	version int64
-	name    string // the file name without ".sql", e.g. "001_initial"
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. A file whose
-// name does not start with a positive number and an underscore, or two files
-// with the same number, are a build mistake and panic.
-func migrations() []migration {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	var ms []migration
-	for _, n := range names {
-		base := strings.TrimSuffix(path.Base(n), ".sql")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.ParseInt(num, 10, 64)
-		if !ok || err != nil || v <= 0 {
-			panic(fmt.Sprintf("postgres: migration %q is not named NNN_name.sql", n))
-		}
-		b, err := migrationFS.ReadFile(n)
-		if err != nil {
-			panic(err)
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			panic(fmt.Sprintf("postgres: migrations %q and %q have the same number", ms[i-1].name, ms[i].name))
-		}
-	}
-	return ms
-}
 
 // migrateLock is the first statement of every migration transaction: the
 // advisory transaction lock of the current schema's migrations, so that
@@ -86,21 +45,25 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range migrations() {
+	ms, err := store.Migrations(migrationFS, "migrations")
+	if err != nil {
+		return nil, espresso.Wrap(espresso.Internal, err, "postgres: migrate")
+	}
+	for _, m := range ms {
 		done := false
-		err := s.migrateTx(ctx, "migrate "+m.name, func(tx pgx.Tx) error {
+		err := s.migrateTx(ctx, "migrate "+m.Name, func(tx pgx.Tx) error {
 			var n int
-			err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n)
+			err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n)
 			if err != nil || n > 0 {
 				return err
 			}
 			// No arguments: pgx sends the file with the simple query
 			// protocol, which runs several statements.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, s.clock())
+				m.Version, m.Name, s.clock())
 			done = err == nil
 			return err
 		})
@@ -108,7 +71,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 			return applied, err
 		}
 		if done {
-			applied = append(applied, m.name)
+			applied = append(applied, m.Name)
 		}
 	}
 	// Connections that prepared statements before the tables changed would
