@@ -13,6 +13,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))
+	mux.Handle("GET /openapi.json", handleOpenAPI())
 
 	mux.Handle("GET /accounts/new-api-key", authed(handleNewAPIKey(d.Keys, d.Logger)))
 	// A GET pattern also answers HEAD, which would rotate the key and throw

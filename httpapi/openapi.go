@@ -1,0 +1,19 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// openAPI describes every route. Its /accounts/new-api-key entry and the
+// schemas it names are the platform's published document, unchanged.
+//
+//go:embed openapi.json
+var openAPI []byte
+
+func handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	})
+}
