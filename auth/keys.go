@@ -40,7 +40,8 @@ func (p Principal) Presented() *apikey.Hash {
 // unknown or revoked key, and ErrStale (Unavailable) when the replica cannot
 // be trusted. A well-formed key missing from the replica triggers one
 // catch-up with the feed before it is refused, so a key issued a moment ago
-// by another node is accepted.
+// by another node is accepted; if the feed cannot be read, the answer is
+// Unavailable rather than a verdict.
 func (s *Service) VerifyKey(ctx context.Context, raw string) (Principal, error) {
 	if !apikey.HasShape(raw, s.opts.Env) {
 		return Principal{}, ErrUnauthorized
@@ -58,10 +59,9 @@ func (s *Service) VerifyKey(ctx context.Context, raw string) (Principal, error) 
 		err := s.feed.catchUp(ctx)
 		cancel()
 		if err != nil {
-			if s.fresh() != nil {
-				return Principal{}, ErrStale
-			}
-			return Principal{}, ErrUnauthorized
+			// The key may have been issued elsewhere a moment ago: say we
+			// could not tell, not that it is wrong.
+			return Principal{}, espresso.Wrap(espresso.Unavailable, err, "auth: reading the key feed for an unknown key")
 		}
 		if e = s.rep.lookup(h); e == nil {
 			return Principal{}, ErrUnauthorized

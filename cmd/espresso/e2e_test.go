@@ -35,11 +35,7 @@ func TestServe_ReadmeWalkThrough(t *testing.T) {
 	if err := n.stop(); err != nil {
 		t.Errorf("graceful stop: %v", err)
 	}
-	for _, k := range []string{acct.APIKey, next} {
-		if strings.Contains(n.logs.String(), k) {
-			t.Error("the server's log contains a key")
-		}
-	}
+	noKeysLogged(t, []string{acct.APIKey, next}, n)
 }
 
 func TestCLI_AccountCreateRefusesBadWalletsAndChangesNothing(t *testing.T) {

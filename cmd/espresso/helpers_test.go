@@ -22,24 +22,6 @@ import (
 	"github.com/espresso-auth/espresso/wallet"
 )
 
-// syncBuffer collects a server's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // freeAddr returns a loopback address with a port nothing listens on now.
 func freeAddr(t testing.TB) string {
 	t.Helper()
@@ -54,17 +36,18 @@ func freeAddr(t testing.TB) string {
 // node is a server started with run(), in this process.
 type node struct {
 	url  string
-	logs *syncBuffer
+	logs *scanLog
 	stop func() error // stops the server as SIGTERM would and returns run's error
 }
 
 // serveNode calls run("serve", args...) on a free port and waits until
-// /healthz answers. The server is stopped at the end of the test.
+// /healthz answers. The server is stopped at the end of the test, and the
+// end of its log shown if the test failed.
 func serveNode(t *testing.T, env map[string]string, args ...string) *node {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &scanLog{}
 	done := make(chan error, 1)
 	argv := append([]string{"espresso", "serve", "--addr", addr}, args...)
 	go func() { done <- run(ctx, argv, getenvFrom(env), io.Discard, logs) }()
@@ -74,7 +57,12 @@ func serveNode(t *testing.T, env map[string]string, args ...string) *node {
 		once.Do(func() { cancel(); runErr = <-done })
 		return runErr
 	}}
-	t.Cleanup(func() { _ = n.stop() })
+	t.Cleanup(func() {
+		_ = n.stop()
+		if t.Failed() {
+			t.Logf("server %s, the end of its log:\n%s", n.url, logs)
+		}
+	})
 	waitHealthy(t, n.url, done)
 	return n
 }
@@ -149,28 +137,6 @@ func newWallet(t testing.TB, n wallet.Network) string {
 	return wallet.NewEnterpriseAddress(pub, n).String()
 }
 
-// call sends a request with an optional X-API-KEY and returns status and body.
-func call(t testing.TB, method, url, key string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-API-KEY", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
-}
-
 // rotate calls new-api-key and returns the new key, failing on anything but 200.
 func rotate(t testing.TB, base, key string) string {
 	t.Helper()
@@ -232,7 +198,7 @@ func TestMain(m *testing.M) {
 type process struct {
 	cmd    *exec.Cmd
 	url    string
-	logs   *syncBuffer
+	logs   *scanLog
 	done   chan error    // receives Wait's result once
 	exited chan struct{} // closed when the process is gone
 }
@@ -240,7 +206,7 @@ type process struct {
 // startProcess starts the binary's server on addr and waits until healthy.
 func startProcess(t *testing.T, addr string, args ...string) *process {
 	t.Helper()
-	p := &process{url: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1), exited: make(chan struct{})}
+	p := &process{url: "http://" + addr, logs: &scanLog{}, done: make(chan error, 1), exited: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), append([]string{"serve", "--addr", addr}, args...)...)
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs

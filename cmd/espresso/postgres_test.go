@@ -27,9 +27,7 @@ func TestServe_OnPostgreSQL(t *testing.T) {
 	if err != nil || !strings.Contains(out, "up to date") {
 		t.Errorf("migrate on a migrated database: %q %v", out, err)
 	}
-	if strings.Contains(n.logs.String(), "postgres@") && strings.Contains(n.logs.String(), "password") {
-		t.Error("the log shows database credentials")
-	}
+	noKeysLogged(t, []string{acct.APIKey, next}, n)
 }
 
 func TestDescribe_HidesCredentials(t *testing.T) {

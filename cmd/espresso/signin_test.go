@@ -109,11 +109,7 @@ func TestWalletCLI_SignInWalkThrough(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("the token after a restart: %d", resp.StatusCode)
 	}
-	for _, secret := range []string{token, issued.APIKey} {
-		if strings.Contains(n.logs.String()+n2.logs.String(), secret) {
-			t.Error("a log contains a token or a key")
-		}
-	}
+	noKeysLogged(t, []string{issued.APIKey, token}, n, n2)
 }
 
 func TestServe_TakesTheTokenSecretFromTheEnvironment(t *testing.T) {
