@@ -122,18 +122,14 @@ func (s *Store) follow(ctx context.Context, conn *pgx.Conn, notify func(missed b
 	}
 }
 
-// doneCtx is an ended context: WaitForNotification with it returns a
-// notification already received, if any, without reading the connection.
-var doneCtx = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
-// drain discards the notifications conn has already received.
+// drain discards the notifications conn has already received: with an
+// ended context, WaitForNotification returns one already received, if any,
+// without reading the connection.
 func drain(conn *pgx.Conn) {
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
 	for {
-		if _, err := conn.WaitForNotification(doneCtx); err != nil {
+		if _, err := conn.WaitForNotification(ended); err != nil {
 			return
 		}
 	}
