@@ -81,7 +81,14 @@ func (f *follower) catchUp(ctx context.Context) error {
 // run pulls on every tick, poke and store notification until ctx ends.
 func (f *follower) run(ctx context.Context) {
 	if w, ok := f.st.(store.Watcher); ok {
-		go w.Watch(ctx, func(missed bool) { f.poke(missed) })
+		// The first "missed" only means the watcher has started: the
+		// snapshot New loaded is fresh, and a pull brings it up to date.
+		// Later ones follow a lost connection: revalidate from a snapshot.
+		started := false
+		go w.Watch(ctx, func(missed bool) {
+			f.poke(missed && started)
+			started = true
+		})
 	}
 	tick := time.NewTicker(f.every)
 	defer tick.Stop()
