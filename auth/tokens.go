@@ -104,16 +104,13 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 		IssuedAt: c.IssuedAt.Time, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
-// Secret returns the token signing secret: fromEnv when it is set (it must
-// be at least MinSecretLen bytes), otherwise the one kept in the database,
+// Secret returns the token signing secret: fromEnv when it is set (NewTokens
+// checks its length), otherwise the one kept in the database,
 // generated at the first start. Keeping it in the database means every
 // server sharing the data accepts each other's tokens, and it is as private
 // as the data directory (mode 0700) or the PostgreSQL database.
 func Secret(ctx context.Context, st store.Store, fromEnv string) ([]byte, error) {
 	if fromEnv != "" {
-		if len(fromEnv) < MinSecretLen {
-			return nil, espresso.E(espresso.Invalid, fmt.Sprintf("ESPRESSO_JWT_SECRET must be at least %d bytes", MinSecretLen))
-		}
 		return []byte(fromEnv), nil
 	}
 	return st.Setting(ctx, "jwt_secret", func() ([]byte, error) {

@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	tokens, err := auth.NewTokens(secret, c.JWTTTL, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
 	}
 	signIn, err := auth.NewSignIn(st, tokens, auth.SignInOptions{Network: network, PublicURL: c.PublicURL})
 	if err != nil {
