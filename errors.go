@@ -63,6 +63,24 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// The named failures a caller can tell apart. Each has exactly one answer
+// in the HTTP error table; storage and services return them (possibly
+// wrapped) instead of inventing their own, so that "no such account" and
+// "no key" never blur into one "not found".
+var (
+	// ErrUnauthorized: a missing, malformed, unknown, revoked or expired
+	// credential, or a proof that does not hold. The reason is never told.
+	ErrUnauthorized = E(Unauthorized, "unauthorized")
+	// ErrUserNotFound: the account does not exist.
+	ErrUserNotFound = E(NotFound, "no such account")
+	// ErrNoKey: the account exists but has no live API key.
+	ErrNoKey = E(NotFound, "the account has no live API key")
+	// ErrAccountExists: the wallet already has an account.
+	ErrAccountExists = E(Conflict, "the wallet already has an account")
+	// ErrRateLimited: the caller is over its budget.
+	ErrRateLimited = E(RateLimited, "rate limited")
+)
+
 // KindOf reports the kind of the outermost *Error in err's chain, or
 // Internal when there is none.
 func KindOf(err error) Kind {
