@@ -108,7 +108,7 @@ func (s *Service) Rotate(ctx context.Context, accountID string, current *apikey.
 
 // Revoke revokes the account's live key (which must be current, if set). On
 // return this node already refuses it. Errors: ErrUnauthorized if current is
-// no longer live, store.ErrNotFound if the account has no live key.
+// no longer live, espresso.ErrNoKey if the account has no live key.
 func (s *Service) Revoke(ctx context.Context, accountID string, current *apikey.Hash) (store.Key, error) {
 	revoked, events, err := RevokeKey(ctx, s.st, accountID, current)
 	if err != nil {
@@ -143,7 +143,7 @@ func RevokeKey(ctx context.Context, st store.Store, accountID string, current *a
 }
 
 // CreateAccount creates the account of a wallet together with its first
-// key, for a process that keeps no replica. store.ErrAccountExists if the
+// key, for a process that keeps no replica. espresso.ErrAccountExists if the
 // wallet has an account.
 func CreateAccount(ctx context.Context, st store.Store, env apikey.Env, wallet string) (store.Account, Issued, error) {
 	key, first, err := generate(env)
@@ -181,7 +181,7 @@ func unauthorized(err error) error {
 }
 
 // LiveKey describes the account's live key, for callers that did not present
-// it (a signed-in dashboard). store.ErrNotFound if there is none.
+// it (a signed-in dashboard). espresso.ErrNoKey if there is none.
 func (s *Service) LiveKey(ctx context.Context, accountID string) (KeyInfo, error) {
 	k, err := s.st.LiveKey(ctx, accountID)
 	if err != nil {

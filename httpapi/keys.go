@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/auth"
-	"github.com/espresso-auth/espresso/store"
 )
 
 // newAPIKeyResponse is the seed's CreateNewAPIKeyResponse, byte for byte:
@@ -102,7 +102,7 @@ func handleRevokeAPIKey(keys *auth.Service, log *slog.Logger) http.Handler {
 // noKey says "API key not found" rather than "User not found" when the
 // account exists but has no live key.
 func noKey(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, espresso.ErrNoKey) {
 		return errNoKey
 	}
 	return err

@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/espresso-auth/espresso"
@@ -83,14 +84,15 @@ type Store interface {
 
 	// CreateAccount creates the account of wallet and, when first is not nil,
 	// issues it as the account's live key, in one transaction. It returns the
-	// account and the events it recorded. ErrAccountExists if wallet already
-	// has an account.
+	// account and the events it recorded. espresso.ErrAccountExists if wallet
+	// already has an account.
 	CreateAccount(ctx context.Context, wallet string, first *NewKey) (Account, []Event, error)
 
-	// AccountByWallet returns the account of wallet, or ErrNotFound.
+	// AccountByWallet returns the account of wallet, or
+	// espresso.ErrUserNotFound.
 	AccountByWallet(ctx context.Context, wallet string) (Account, error)
 
-	// AccountByID returns the account with id, or ErrNotFound.
+	// AccountByID returns the account with id, or espresso.ErrUserNotFound.
 	AccountByID(ctx context.Context, id string) (Account, error)
 
 	// SignIn marks nonce as used (it stays recorded until expiresAt) and
@@ -104,19 +106,20 @@ type Store interface {
 	// atomically. When current is not nil the rotation happens only if current
 	// is, at commit time, the account's live key; otherwise nothing changes and
 	// the error is ErrKeyNotLive. When current is nil any live key is revoked
-	// (an account with no live key just gets next). ErrNotFound if the account
-	// does not exist, whether or not current is set. It returns the new key
+	// (an account with no live key just gets next). espresso.ErrUserNotFound
+	// if the account does not exist, whether or not current is set. It returns the new key
 	// and the events recorded.
 	RotateKey(ctx context.Context, accountID string, current *apikey.Hash, next NewKey) (Key, []Event, error)
 
 	// RevokeKey revokes the account's live key. When current is not nil it
 	// must be that key, or nothing changes and the error is ErrKeyNotLive
-	// (also for an unknown account); when nil, ErrNotFound if the account has
-	// no live key or does not exist. It returns the revoked key (RevokedAt
+	// (also for an unknown account); when nil, espresso.ErrNoKey if the
+	// account has no live key, espresso.ErrUserNotFound if it does not exist. It returns the revoked key (RevokedAt
 	// set) and the events recorded.
 	RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (Key, []Event, error)
 
-	// LiveKey returns the account's live key, or ErrNotFound.
+	// LiveKey returns the account's live key: espresso.ErrNoKey if it has
+	// none, espresso.ErrUserNotFound if the account does not exist.
 	LiveKey(ctx context.Context, accountID string) (Key, error)
 
 	// Snapshot returns every live key and the Seq of the last event they
@@ -166,11 +169,17 @@ type Watcher interface {
 	Watch(ctx context.Context, notify func(missed bool))
 }
 
-// The domain errors every backend returns (possibly wrapped).
+// The errors every backend returns (possibly wrapped), besides the domain's
+// espresso.ErrUserNotFound, espresso.ErrNoKey and espresso.ErrAccountExists.
 var (
-	ErrNotFound      = espresso.E(espresso.NotFound, "store: not found")
-	ErrAccountExists = espresso.E(espresso.Conflict, "store: the wallet already has an account")
-	ErrKeyNotLive    = espresso.E(espresso.Unauthorized, "store: the key is not the account's live key")
-	ErrNonceUsed     = espresso.E(espresso.Unauthorized, "store: the sign-in nonce was already used")
-	ErrFeedTruncated = espresso.E(espresso.Conflict, "store: the key feed was pruned past the reader's position")
+	// ErrKeyNotLive: the presented key is not (or no longer) the account's
+	// live key. Services answer it as espresso.ErrUnauthorized.
+	ErrKeyNotLive = espresso.E(espresso.Unauthorized, "store: the key is not the account's live key")
+	// ErrNonceUsed: the sign-in nonce was used already. Services answer it
+	// as espresso.ErrUnauthorized.
+	ErrNonceUsed = espresso.E(espresso.Unauthorized, "store: the sign-in nonce was already used")
+	// ErrFeedTruncated is a signal to the feed's reader, not a failure a
+	// client could act on, so it has no kind: it must be handled (by
+	// reloading a snapshot), and if it ever leaked it would be a 500.
+	ErrFeedTruncated = errors.New("store: the key feed was pruned past the reader's position")
 )

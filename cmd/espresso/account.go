@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/auth"
 	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/wallet"
@@ -66,7 +67,7 @@ func accountCreate(ctx context.Context, args []string, getenv func(string) strin
 	defer st.Close()
 	_, env, _ := c.networks()
 	acct, issued, err := auth.CreateAccount(ctx, st, env, addr)
-	if errors.Is(err, store.ErrAccountExists) {
+	if errors.Is(err, espresso.ErrAccountExists) {
 		return fmt.Errorf("%s already has an account (use `espresso key rotate` to re-issue its key)", addr)
 	}
 	if err != nil {
@@ -104,7 +105,7 @@ func keyRevoke(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	revoked, _, err := auth.RevokeKey(ctx, st, acct.ID, nil)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, espresso.ErrNoKey) {
 		return fmt.Errorf("%s has no live key", addr)
 	}
 	if err != nil {
@@ -115,7 +116,7 @@ func keyRevoke(ctx context.Context, args []string, getenv func(string) string, s
 
 func account(ctx context.Context, st store.Store, addr string) (store.Account, error) {
 	acct, err := st.AccountByWallet(ctx, addr)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, espresso.ErrUserNotFound) {
 		return store.Account{}, fmt.Errorf("%s has no account (use `espresso account create`)", addr)
 	}
 	return acct, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/store"
 )
 
@@ -17,7 +18,7 @@ const accountColumns = `a.id, a.wallet_address, a.created_at,
 
 // CreateAccount creates wallet's account and, when first is not nil, issues
 // first as its live key, in one transaction, and returns the account and the
-// KeyIssued event (none without first). store.ErrAccountExists if the wallet
+// KeyIssued event (none without first). espresso.ErrAccountExists if the wallet
 // has an account.
 func (s *Store) CreateAccount(ctx context.Context, wallet string, first *store.NewKey) (store.Account, []store.Event, error) {
 	var (
@@ -56,7 +57,7 @@ func (s *Store) CreateAccount(ctx context.Context, wallet string, first *store.N
 }
 
 // insertAccount creates a new account of wallet, or fails with
-// store.ErrAccountExists (waiting, if another transaction is creating one,
+// espresso.ErrAccountExists (waiting, if another transaction is creating one,
 // for it to end).
 func insertAccount(ctx context.Context, tx pgx.Tx, wallet string, now time.Time) (store.Account, error) {
 	acct := store.Account{ID: store.NewID(), WalletAddress: wallet, CreatedAt: now}
@@ -66,12 +67,12 @@ func insertAccount(ctx context.Context, tx pgx.Tx, wallet string, now time.Time)
 		return store.Account{}, err
 	}
 	if tag.RowsAffected() == 0 {
-		return store.Account{}, store.ErrAccountExists
+		return store.Account{}, espresso.ErrAccountExists
 	}
 	return acct, nil
 }
 
-// AccountByWallet returns the account of wallet, or store.ErrNotFound.
+// AccountByWallet returns the account of wallet, or espresso.ErrUserNotFound.
 func (s *Store) AccountByWallet(ctx context.Context, wallet string) (store.Account, error) {
 	var acct store.Account
 	err := s.run(ctx, "account by wallet", func(ctx context.Context) (err error) {
@@ -81,7 +82,7 @@ func (s *Store) AccountByWallet(ctx context.Context, wallet string) (store.Accou
 	return acct, err
 }
 
-// AccountByID returns the account with id, or store.ErrNotFound.
+// AccountByID returns the account with id, or espresso.ErrUserNotFound.
 func (s *Store) AccountByID(ctx context.Context, id string) (store.Account, error) {
 	var acct store.Account
 	err := s.run(ctx, "account by id", func(ctx context.Context) (err error) {
@@ -91,13 +92,13 @@ func (s *Store) AccountByID(ctx context.Context, id string) (store.Account, erro
 	return acct, err
 }
 
-// accountWhere returns the account matching cond, or store.ErrNotFound.
+// accountWhere returns the account matching cond, or espresso.ErrUserNotFound.
 func accountWhere(ctx context.Context, q querier, cond string, arg any) (store.Account, error) {
 	var a store.Account
 	err := q.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE `+cond, arg).
 		Scan(&a.ID, &a.WalletAddress, &a.CreatedAt, &a.Onboarded)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Account{}, store.ErrNotFound
+		return store.Account{}, espresso.ErrUserNotFound
 	}
 	if err != nil {
 		return store.Account{}, err
@@ -127,11 +128,11 @@ func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time
 			return store.ErrNonceUsed
 		}
 		acct, err = accountWhere(ctx, tx, "a.wallet_address = $1", wallet)
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, espresso.ErrUserNotFound) {
 			return err
 		}
 		acct, err = insertAccount(ctx, tx, wallet, now)
-		if errors.Is(err, store.ErrAccountExists) {
+		if errors.Is(err, espresso.ErrAccountExists) {
 			// Another transaction created it since we looked; this
 			// statement's snapshot sees it.
 			acct, err = accountWhere(ctx, tx, "a.wallet_address = $1", wallet)

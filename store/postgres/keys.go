@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/store"
 )
@@ -16,7 +17,7 @@ import (
 // RotateKey revokes the account's live key (which must be current when
 // current is not nil) and issues next, in one transaction, and returns next
 // and the events recorded: KeyRevoked (if a key was revoked) then KeyIssued.
-// store.ErrNotFound if the account does not exist; store.ErrKeyNotLive, with
+// espresso.ErrUserNotFound if the account does not exist; store.ErrKeyNotLive, with
 // nothing changed, if current is not its live key. Of concurrent rotations
 // presenting the same current key, in any number of processes, exactly one
 // succeeds: they take the feed lock one after the other, and each checks
@@ -43,7 +44,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 				return err
 			}
 			events = append(events, ev)
-		case !errors.Is(err, store.ErrNotFound):
+		case !errors.Is(err, espresso.ErrNoKey):
 			return err
 		case current != nil:
 			return store.ErrKeyNotLive
@@ -64,9 +65,10 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 
 // RevokeKey revokes the account's live key, which must be current when
 // current is not nil, and returns it (RevokedAt set) and the KeyRevoked event.
-// When current is nil, store.ErrNotFound if the account has no live key (or
-// does not exist); otherwise store.ErrKeyNotLive, with nothing changed, if
-// current is not its live key (or the account does not exist).
+// When current is nil, espresso.ErrNoKey if the account has no live key
+// (espresso.ErrUserNotFound if it does not exist); otherwise
+// store.ErrKeyNotLive, with nothing changed, if current is not its live key
+// (or the account does not exist).
 func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (store.Key, []store.Event, error) {
 	var (
 		key    store.Key
@@ -80,8 +82,13 @@ func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey
 		now := s.clock()
 		var err error
 		key, err = revokeLive(ctx, tx, accountID, current, now)
-		if errors.Is(err, store.ErrNotFound) && current != nil {
-			return store.ErrKeyNotLive
+		if errors.Is(err, espresso.ErrNoKey) {
+			if current != nil {
+				return store.ErrKeyNotLive
+			}
+			if err := accountExists(ctx, tx, accountID); err != nil {
+				return err
+			}
 		}
 		if err != nil {
 			return err
@@ -96,20 +103,20 @@ func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey
 	return key, events, nil
 }
 
-// accountExists returns nil if the account exists, else store.ErrNotFound.
-func accountExists(ctx context.Context, tx pgx.Tx, accountID string) error {
+// accountExists returns nil if the account exists, else espresso.ErrUserNotFound.
+func accountExists(ctx context.Context, q querier, accountID string) error {
 	var ok bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID).Scan(&ok); err != nil {
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)`, accountID).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
-		return store.ErrNotFound
+		return espresso.ErrUserNotFound
 	}
 	return nil
 }
 
 // revokeLive revokes the account's live key, provided it is current when
-// current is not nil, and returns it; store.ErrNotFound if there is no such
+// current is not nil, and returns it; espresso.ErrNoKey if there is no such
 // key.
 func revokeLive(ctx context.Context, tx pgx.Tx, accountID string, current *apikey.Hash, now time.Time) (store.Key, error) {
 	q := `UPDATE api_keys SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL`
@@ -120,7 +127,7 @@ func revokeLive(ctx context.Context, tx pgx.Tx, accountID string, current *apike
 	}
 	k, err := scanKey(tx.QueryRow(ctx, q+` RETURNING `+keyColumns, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Key{}, store.ErrNotFound
+		return store.Key{}, espresso.ErrNoKey
 	}
 	return k, err
 }
@@ -135,14 +142,18 @@ func insertKey(ctx context.Context, tx pgx.Tx, accountID string, nk store.NewKey
 	return store.Key{AccountID: accountID, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: now}, nil
 }
 
-// LiveKey returns the account's live key, or store.ErrNotFound.
+// LiveKey returns the account's live key, espresso.ErrNoKey if it has none,
+// or espresso.ErrUserNotFound if the account does not exist.
 func (s *Store) LiveKey(ctx context.Context, accountID string) (store.Key, error) {
 	var k store.Key
 	err := s.run(ctx, "live key", func(ctx context.Context) (err error) {
 		k, err = scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys
 			WHERE account_id = $1 AND revoked_at IS NULL`, accountID))
 		if errors.Is(err, pgx.ErrNoRows) {
-			err = store.ErrNotFound
+			err = espresso.ErrNoKey
+			if aerr := accountExists(ctx, s.pool, accountID); aerr != nil {
+				err = aerr
+			}
 		}
 		return err
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/store"
 )
 
@@ -22,7 +23,7 @@ const accountColumns = `a.id, a.wallet_address, a.created_at,
 	EXISTS (SELECT 1 FROM api_keys k WHERE k.account_id = a.id)`
 
 // CreateAccount creates wallet's account and, when first is not nil, issues
-// first as its live key, in one transaction. store.ErrAccountExists if the
+// first as its live key, in one transaction. espresso.ErrAccountExists if the
 // wallet has an account.
 func (s *Store) CreateAccount(ctx context.Context, wallet string, first *store.NewKey) (store.Account, []store.Event, error) {
 	var (
@@ -57,7 +58,7 @@ func (s *Store) CreateAccount(ctx context.Context, wallet string, first *store.N
 }
 
 // insertAccount creates a new account of wallet, or fails with
-// store.ErrAccountExists.
+// espresso.ErrAccountExists.
 func insertAccount(ctx context.Context, tx *sql.Tx, wallet string, now time.Time) (store.Account, error) {
 	acct := store.Account{ID: store.NewID(), WalletAddress: wallet, CreatedAt: now}
 	res, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, wallet_address, created_at) VALUES (?, ?, ?)
@@ -68,24 +69,24 @@ func insertAccount(ctx context.Context, tx *sql.Tx, wallet string, now time.Time
 	if n, err := res.RowsAffected(); err != nil {
 		return store.Account{}, err
 	} else if n == 0 {
-		return store.Account{}, store.ErrAccountExists
+		return store.Account{}, espresso.ErrAccountExists
 	}
 	return acct, nil
 }
 
-// AccountByWallet returns the account of wallet, or store.ErrNotFound.
+// AccountByWallet returns the account of wallet, or espresso.ErrUserNotFound.
 func (s *Store) AccountByWallet(ctx context.Context, wallet string) (store.Account, error) {
 	acct, err := accountWhere(ctx, s.r, "a.wallet_address = ?", wallet)
 	return acct, classify("account by wallet", err)
 }
 
-// AccountByID returns the account with id, or store.ErrNotFound.
+// AccountByID returns the account with id, or espresso.ErrUserNotFound.
 func (s *Store) AccountByID(ctx context.Context, id string) (store.Account, error) {
 	acct, err := accountWhere(ctx, s.r, "a.id = ?", id)
 	return acct, classify("account by id", err)
 }
 
-// accountWhere returns the account matching cond, or store.ErrNotFound.
+// accountWhere returns the account matching cond, or espresso.ErrUserNotFound.
 func accountWhere(ctx context.Context, q querier, cond string, arg any) (store.Account, error) {
 	var (
 		a       store.Account
@@ -94,7 +95,7 @@ func accountWhere(ctx context.Context, q querier, cond string, arg any) (store.A
 	err := q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE `+cond, arg).
 		Scan(&a.ID, &a.WalletAddress, &created, &a.Onboarded)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Account{}, store.ErrNotFound
+		return store.Account{}, espresso.ErrUserNotFound
 	}
 	if err != nil {
 		return store.Account{}, err
@@ -123,7 +124,7 @@ func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time
 			return store.ErrNonceUsed
 		}
 		acct, err = accountWhere(ctx, tx, "a.wallet_address = ?", wallet)
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, espresso.ErrUserNotFound) {
 			return err
 		}
 		acct, err = insertAccount(ctx, tx, wallet, now)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/store"
 )
@@ -14,7 +15,7 @@ import (
 // RotateKey revokes the account's live key (which must be current when
 // current is not nil) and issues next, in one transaction, and returns next
 // and the events recorded: KeyRevoked (if a key was revoked) then KeyIssued.
-// store.ErrNotFound if the account does not exist; store.ErrKeyNotLive, with
+// espresso.ErrUserNotFound if the account does not exist; store.ErrKeyNotLive, with
 // nothing changed, if current is not its live key.
 func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey.Hash, next store.NewKey) (store.Key, []store.Event, error) {
 	var (
@@ -33,7 +34,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 				return err
 			}
 			events = append(events, ev)
-		case !errors.Is(err, store.ErrNotFound):
+		case !errors.Is(err, espresso.ErrNoKey):
 			return err
 		case current != nil:
 			return store.ErrKeyNotLive
@@ -54,9 +55,10 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 
 // RevokeKey revokes the account's live key, which must be current when
 // current is not nil, and returns it (RevokedAt set) and the KeyRevoked event.
-// When current is nil, store.ErrNotFound if the account has no live key (or
-// does not exist); otherwise store.ErrKeyNotLive, with nothing changed, if
-// current is not its live key (or the account does not exist).
+// When current is nil, espresso.ErrNoKey if the account has no live key
+// (espresso.ErrUserNotFound if it does not exist); otherwise
+// store.ErrKeyNotLive, with nothing changed, if current is not its live key
+// (or the account does not exist).
 func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (store.Key, []store.Event, error) {
 	var (
 		key    store.Key
@@ -65,8 +67,13 @@ func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey
 	err := s.write(ctx, "revoke key", func(tx *sql.Tx, now time.Time) error {
 		var err error
 		key, err = revokeLive(ctx, tx, accountID, current, now)
-		if errors.Is(err, store.ErrNotFound) && current != nil {
-			return store.ErrKeyNotLive
+		if errors.Is(err, espresso.ErrNoKey) {
+			if current != nil {
+				return store.ErrKeyNotLive
+			}
+			if _, err := accountWhere(ctx, tx, "a.id = ?", accountID); err != nil {
+				return err
+			}
 		}
 		if err != nil {
 			return err
@@ -82,7 +89,7 @@ func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey
 }
 
 // revokeLive revokes the account's live key, provided it is current when
-// current is not nil, and returns it; store.ErrNotFound if there is no such
+// current is not nil, and returns it; espresso.ErrNoKey if there is no such
 // key.
 func revokeLive(ctx context.Context, tx *sql.Tx, accountID string, current *apikey.Hash, now time.Time) (store.Key, error) {
 	q := `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`
@@ -94,7 +101,7 @@ func revokeLive(ctx context.Context, tx *sql.Tx, accountID string, current *apik
 	q += ` RETURNING ` + keyColumns
 	k, err := scanKey(tx.QueryRowContext(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Key{}, store.ErrNotFound
+		return store.Key{}, espresso.ErrNoKey
 	}
 	return k, err
 }
@@ -109,12 +116,16 @@ func insertKey(ctx context.Context, tx *sql.Tx, accountID string, nk store.NewKe
 	return store.Key{AccountID: accountID, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: now}, nil
 }
 
-// LiveKey returns the account's live key, or store.ErrNotFound.
+// LiveKey returns the account's live key, espresso.ErrNoKey if it has none,
+// or espresso.ErrUserNotFound if the account does not exist.
 func (s *Store) LiveKey(ctx context.Context, accountID string) (store.Key, error) {
 	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys
 		WHERE account_id = ? AND revoked_at IS NULL`, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
+		err = espresso.ErrNoKey
+		if _, aerr := accountWhere(ctx, s.r, "a.id = ?", accountID); aerr != nil {
+			err = aerr
+		}
 	}
 	return k, classify("live key", err)
 }

@@ -101,8 +101,8 @@ func TestOpen_CreatesAPrivateDirectoryAndPrivateFiles(t *testing.T) {
 func TestOpen_AcceptsADirectoryWhoseNameLooksLikeURISyntax(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "we?ird #dir %41&_txlock=deferred")
 	s := open(t, dir, sqlite.Options{})
-	if _, err := s.AccountByID(t.Context(), "x"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("AccountByID: %v, want ErrNotFound", err)
+	if _, err := s.AccountByID(t.Context(), "x"); !errors.Is(err, espresso.ErrUserNotFound) {
+		t.Errorf("AccountByID: %v, want ErrUserNotFound", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err != nil {
 		t.Errorf("the database is not where it should be: %v", err)

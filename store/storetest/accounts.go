@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/store"
 )
 
@@ -27,8 +28,8 @@ func (h harness) testAccounts(t *testing.T) {
 		if all := allEvents(t, d.s, 0); len(all) != 0 {
 			t.Errorf("the feed holds %s", describe(all))
 		}
-		if _, err := d.s.LiveKey(t.Context(), a.ID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("LiveKey: %v, want ErrNotFound", err)
+		if _, err := d.s.LiveKey(t.Context(), a.ID); !errors.Is(err, espresso.ErrNoKey) {
+			t.Errorf("LiveKey: %v, want ErrNoKey", err)
 		}
 	})
 
@@ -64,7 +65,7 @@ func (h harness) testAccounts(t *testing.T) {
 		d.clock.Advance(step)
 		for _, key := range []*store.NewKey{nil, ptr(newKey())} {
 			_, events, err := d.handle(t).CreateAccount(t.Context(), wallet, key)
-			wantErr(t, "CreateAccount again", err, store.ErrAccountExists)
+			wantErr(t, "CreateAccount again", err, espresso.ErrAccountExists)
 			if len(events) != 0 {
 				t.Errorf("the failed CreateAccount returned events %s", describe(events))
 			}
@@ -95,7 +96,7 @@ func (h harness) testAccounts(t *testing.T) {
 				winner.Store(a.ID)
 				return
 			}
-			if !errors.Is(err, store.ErrAccountExists) {
+			if !errors.Is(err, espresso.ErrAccountExists) {
 				t.Errorf("CreateAccount %d: %v, want success or ErrAccountExists", i, err)
 			}
 		})
@@ -133,11 +134,11 @@ func (h harness) testAccounts(t *testing.T) {
 		d := h.fresh(t)
 		a := createAccount(t, d.s, nil)
 		_, err := d.s.AccountByWallet(t.Context(), newWallet())
-		wantErr(t, "AccountByWallet", err, store.ErrNotFound)
+		wantErr(t, "AccountByWallet", err, espresso.ErrUserNotFound)
 		_, err = d.s.AccountByID(t.Context(), store.NewID())
-		wantErr(t, "AccountByID", err, store.ErrNotFound)
+		wantErr(t, "AccountByID", err, espresso.ErrUserNotFound)
 		_, err = d.s.AccountByID(t.Context(), a.WalletAddress)
-		wantErr(t, "AccountByID(a wallet address)", err, store.ErrNotFound)
+		wantErr(t, "AccountByID(a wallet address)", err, espresso.ErrUserNotFound)
 	})
 
 	t.Run("an account is onboarded once it has had a key, even after revoking it", func(t *testing.T) {
@@ -191,8 +192,8 @@ func (h harness) testSignIn(t *testing.T) {
 			t.Fatalf("second SignIn: created %v, %v; want not created", created, err)
 		}
 		wantAccount(t, "second SignIn", again, want)
-		if _, err := d.s.LiveKey(t.Context(), a.ID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("LiveKey: %v, want ErrNotFound", err)
+		if _, err := d.s.LiveKey(t.Context(), a.ID); !errors.Is(err, espresso.ErrNoKey) {
+			t.Errorf("LiveKey: %v, want ErrNoKey", err)
 		}
 		if events := allEvents(t, d.s, 0); len(events) != 0 {
 			t.Errorf("SignIn recorded %s", describe(events))
@@ -224,7 +225,7 @@ func (h harness) testSignIn(t *testing.T) {
 			wantErr(t, "SignIn of another wallet with a used nonce", err, store.ErrNonceUsed)
 		}
 		_, err := d.s.AccountByWallet(t.Context(), w2)
-		wantErr(t, "AccountByWallet of the wallet refused", err, store.ErrNotFound)
+		wantErr(t, "AccountByWallet of the wallet refused", err, espresso.ErrUserNotFound)
 	})
 
 	t.Run("of 64 concurrent sign-ins with one nonce from two handles exactly one succeeds", func(t *testing.T) {
@@ -252,8 +253,8 @@ func (h harness) testSignIn(t *testing.T) {
 				if err != nil {
 					t.Errorf("the winner's account: %v", err)
 				}
-			case !errors.Is(err, store.ErrNotFound):
-				t.Errorf("a refused sign-in's wallet: %v, want ErrNotFound", err)
+			case !errors.Is(err, espresso.ErrUserNotFound):
+				t.Errorf("a refused sign-in's wallet: %v, want ErrUserNotFound", err)
 			}
 		}
 		if wins != 1 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/store"
 )
@@ -158,8 +159,8 @@ func (h harness) testRotateKey(t *testing.T) {
 		_, _, err := d.s.RotateKey(t.Context(), k.acct.ID, &k.key.Hash, newKey())
 		wantErr(t, "RotateKey with the revoked key", err, store.ErrKeyNotLive)
 		wantNoNewEvents(t, "the refused rotation", d.s, seq)
-		if _, err := d.s.LiveKey(t.Context(), k.acct.ID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("LiveKey: %v, want ErrNotFound", err)
+		if _, err := d.s.LiveKey(t.Context(), k.acct.ID); !errors.Is(err, espresso.ErrNoKey) {
+			t.Errorf("LiveKey: %v, want ErrNoKey", err)
 		}
 	})
 
@@ -169,12 +170,12 @@ func (h harness) testRotateKey(t *testing.T) {
 		seq := lastSeq(t, d.s)
 		unknown := store.NewID()
 		_, events, err := d.s.RotateKey(t.Context(), unknown, nil, newKey())
-		wantErr(t, "RotateKey(nil current)", err, store.ErrNotFound)
+		wantErr(t, "RotateKey(nil current)", err, espresso.ErrUserNotFound)
 		if len(events) != 0 {
 			t.Errorf("RotateKey returned events %s", describe(events))
 		}
 		_, _, err = d.s.RotateKey(t.Context(), unknown, &k.key.Hash, newKey())
-		wantErr(t, "RotateKey(another account's key)", err, store.ErrNotFound)
+		wantErr(t, "RotateKey(another account's key)", err, espresso.ErrUserNotFound)
 		wantNoNewEvents(t, "the refused rotations", d.s, seq)
 		wantLive(t, "the other account", d.s, k.acct.ID, k.live())
 	})
@@ -285,25 +286,28 @@ func (h harness) testRevokeKey(t *testing.T) {
 			}
 			wantEvents(t, "the feed", allEvents(t, d.s, seq), events)
 			_, err = d.s.LiveKey(t.Context(), k.acct.ID)
-			wantErr(t, "LiveKey after revoking", err, store.ErrNotFound)
+			wantErr(t, "LiveKey after revoking", err, espresso.ErrNoKey)
 			wantLive(t, "the other account", d.s, other.acct.ID, other.live())
 		})
 	}
 
-	t.Run("revoking without a current key when none is live is not found", func(t *testing.T) {
+	t.Run("revoking without a current key when none is live is no key, or no account", func(t *testing.T) {
 		d := h.fresh(t)
 		revoked := newKeyed(t, d).acct
 		if _, _, err := d.s.RevokeKey(t.Context(), revoked.ID, nil); err != nil {
 			t.Fatalf("RevokeKey: %v", err)
 		}
 		seq := lastSeq(t, d.s)
-		for name, id := range map[string]string{
-			"an account without a key":        createAccount(t, d.s, nil).ID,
-			"an account whose key is revoked": revoked.ID,
-			"an unknown account":              store.NewID(),
+		for name, c := range map[string]struct {
+			id   string
+			want *espresso.Error
+		}{
+			"an account without a key":        {createAccount(t, d.s, nil).ID, espresso.ErrNoKey},
+			"an account whose key is revoked": {revoked.ID, espresso.ErrNoKey},
+			"an unknown account":              {store.NewID(), espresso.ErrUserNotFound},
 		} {
-			_, events, err := d.s.RevokeKey(t.Context(), id, nil)
-			wantErr(t, "RevokeKey of "+name, err, store.ErrNotFound)
+			_, events, err := d.s.RevokeKey(t.Context(), c.id, nil)
+			wantErr(t, "RevokeKey of "+name, err, c.want)
 			if len(events) != 0 {
 				t.Errorf("RevokeKey of %s returned events %s", name, describe(events))
 			}
@@ -372,9 +376,9 @@ func (h harness) testLiveKey(t *testing.T) {
 		for _, s := range []store.Store{d.s, d.handle(t)} {
 			wantLive(t, "keyed account", s, k.acct.ID, k.live())
 			_, err := s.LiveKey(t.Context(), bare.ID)
-			wantErr(t, "LiveKey of an account without a key", err, store.ErrNotFound)
+			wantErr(t, "LiveKey of an account without a key", err, espresso.ErrNoKey)
 			_, err = s.LiveKey(t.Context(), store.NewID())
-			wantErr(t, "LiveKey of an unknown account", err, store.ErrNotFound)
+			wantErr(t, "LiveKey of an unknown account", err, espresso.ErrUserNotFound)
 		}
 	})
 }
@@ -426,7 +430,7 @@ func (h harness) testRecordUse(t *testing.T) {
 		want.LastUsedAt = at
 		wantLive(t, "the live key", d.s, k.acct.ID, want)
 		_, err = d.s.LiveKey(t.Context(), gone.acct.ID)
-		wantErr(t, "LiveKey of the revoked key's account", err, store.ErrNotFound)
+		wantErr(t, "LiveKey of the revoked key's account", err, espresso.ErrNoKey)
 		wantNoNewEvents(t, "RecordUse", d.s, seq)
 		for _, uses := range []map[apikey.Hash]time.Time{nil, {}} {
 			if err := d.s.RecordUse(t.Context(), uses); err != nil {
