@@ -14,30 +14,41 @@ import (
 // TestContract runs the store contract suite, each database a fresh schema of
 // the test database.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Opener {
-		url := pgtest.URL(t)
-		return func(t *testing.T, now func() time.Time) store.Store {
-			return open(t, url, Options{Now: now})
-		}
+	storetest.Run(t, storetest.Backend{
+		NewDB: func(t testing.TB) storetest.Opener {
+			url := pgtest.URL(t)
+			return func(t testing.TB, now func() time.Time) *store.Store {
+				return openStore(t, url, Options{Now: now})
+			}
+		},
+		Pushes: true,
 	})
 }
 
-// open opens a Store on url, closed when the test ends (closing twice is
-// harmless, so callers may also close it).
-func open(t *testing.T, url string, opts Options) *Store {
+// openStore opens a Store on url, closed when the test ends (closing twice
+// is harmless, so callers may also close it).
+func openStore(t testing.TB, url string, opts Options) *store.Store {
 	t.Helper()
-	s, err := Open(t.Context(), url, opts)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s, _ := openDriver(t, url, opts)
 	return s
 }
 
-// migrated opens a Store on url and migrates the database.
-func migrated(t *testing.T, url string) *Store {
+// openDriver opens a Store on url, and returns it with its driver.
+func openDriver(t testing.TB, url string, opts Options) (*store.Store, *driver) {
 	t.Helper()
-	s := open(t, url, Options{})
+	d, err := open(t.Context(), url, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	s := store.New(d, store.Options{Now: opts.Now})
+	t.Cleanup(func() { _ = s.Close() })
+	return s, d
+}
+
+// migrated opens a Store on url and migrates the database.
+func migrated(t testing.TB, url string) *store.Store {
+	t.Helper()
+	s := openStore(t, url, Options{})
 	if _, err := s.Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}

@@ -115,7 +115,7 @@ type proxy struct {
 
 // startProxy listens on 127.0.0.1 and forwards to upstream until the test
 // ends.
-func startProxy(t *testing.T, upstream string) *proxy {
+func startProxy(t testing.TB, upstream string) *proxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

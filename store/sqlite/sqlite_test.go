@@ -21,21 +21,23 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Opener {
-		dir := t.TempDir()
-		return func(t *testing.T, now func() time.Time) store.Store {
-			t.Helper()
-			s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Now: now})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
+	storetest.Run(t, storetest.Backend{
+		NewDB: func(t testing.TB) storetest.Opener {
+			dir := t.TempDir()
+			return func(t testing.TB, now func() time.Time) *store.Store {
+				t.Helper()
+				s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Now: now})
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return s
 			}
-			return s
-		}
+		},
 	})
 }
 
 // open opens and migrates the database in dir, closed when t ends.
-func open(t *testing.T, dir string, opts sqlite.Options) *sqlite.Store {
+func open(t testing.TB, dir string, opts sqlite.Options) *store.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), dir, opts)
 	if err != nil {
@@ -53,7 +55,7 @@ func open(t *testing.T, dir string, opts sqlite.Options) *sqlite.Store {
 }
 
 // newKey returns a fresh key and its stored form.
-func newKey(t *testing.T) (apikey.Key, store.NewKey) {
+func newKey(t testing.TB) (apikey.Key, store.NewKey) {
 	t.Helper()
 	k, err := apikey.New(apikey.Live)
 	if err != nil {
@@ -62,7 +64,7 @@ func newKey(t *testing.T) (apikey.Key, store.NewKey) {
 	return k, store.NewKey{Hash: k.Hash(), Masked: k.Mask()}
 }
 
-func wantKind(t *testing.T, what string, err error, kind espresso.Kind) {
+func wantKind(t testing.TB, what string, err error, kind espresso.Kind) {
 	t.Helper()
 	if err == nil || espresso.KindOf(err) != kind {
 		t.Errorf("%s: error %v (kind %v), want kind %v", what, err, espresso.KindOf(err), kind)
@@ -222,7 +224,7 @@ func TestFiles_HoldNoPlaintextKey(t *testing.T) {
 
 // lock opens a connection of its own on the database in dir and holds its
 // write lock until t ends.
-func lock(t *testing.T, dir string) {
+func lock(t testing.TB, dir string) {
 	t.Helper()
 	path := filepath.Join(dir, sqlite.FileName)
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_txlock=immediate")

@@ -89,7 +89,7 @@ func (h harness) testAccounts(t *testing.T) {
 		wallet := newWallet()
 		var wins atomic.Int32
 		var winner atomic.Value
-		race(16, []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(16, []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			a, _, err := s.CreateAccount(t.Context(), wallet, ptr(newKey()))
 			if err == nil {
 				wins.Add(1)
@@ -116,7 +116,7 @@ func (h harness) testAccounts(t *testing.T) {
 		d := h.fresh(t)
 		a := createAccount(t, d.s, nil)
 		createAccount(t, d.s, ptr(newKey())) // another account, not to be confused with a
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			got, err := s.AccountByWallet(t.Context(), a.WalletAddress)
 			if err != nil {
 				t.Fatalf("AccountByWallet: %v", err)
@@ -218,7 +218,7 @@ func (h harness) testSignIn(t *testing.T) {
 		if _, _, err := d.s.SignIn(t.Context(), w1, nonce, expires); err != nil {
 			t.Fatalf("SignIn: %v", err)
 		}
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			_, _, err := s.SignIn(t.Context(), w1, nonce, expires)
 			wantErr(t, "SignIn with a used nonce", err, store.ErrNonceUsed)
 			_, _, err = s.SignIn(t.Context(), w2, nonce, expires.Add(time.Hour))
@@ -237,7 +237,7 @@ func (h harness) testSignIn(t *testing.T) {
 			wallets[i] = newWallet()
 		}
 		created := make([]bool, len(wallets))
-		race(len(wallets), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(wallets), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			_, ok, err := s.SignIn(t.Context(), wallets[i], nonce, expires)
 			if err != nil && !errors.Is(err, store.ErrNonceUsed) {
 				t.Errorf("SignIn %d: %v, want success or ErrNonceUsed", i, err)
@@ -268,7 +268,7 @@ func (h harness) testSignIn(t *testing.T) {
 		expires := d.clock.Now().Add(time.Minute)
 		ids := make([]string, 32)
 		var creations atomic.Int32
-		race(len(ids), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(ids), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			a, created, err := s.SignIn(t.Context(), wallet, newNonce(), expires)
 			if err != nil {
 				t.Errorf("SignIn %d: %v", i, err)

@@ -47,7 +47,7 @@ func (h harness) testSnapshot(t *testing.T) {
 		usedKey := used.live()
 		usedKey.LastUsedAt = at
 		want := []store.Key{usedKey, rotated.live()}
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			keys, seq, err := s.Snapshot(t.Context())
 			if err != nil {
 				t.Fatalf("Snapshot: %v", err)
@@ -214,7 +214,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 		}
 		last := e2[1].Seq
 
-		prune := func(s store.Store, before time.Time, want int64) {
+		prune := func(s *store.Store, before time.Time, want int64) {
 			t.Helper()
 			if n, err := s.PruneEvents(t.Context(), before); err != nil || n != want {
 				t.Errorf("PruneEvents = %d, %v; want %d", n, err, want)
@@ -222,7 +222,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 		}
 		truncated := func(after int64) {
 			t.Helper()
-			for _, s := range []store.Store{d.s, other} {
+			for _, s := range []*store.Store{d.s, other} {
 				_, err := s.Events(t.Context(), after, 10)
 				if !errors.Is(err, store.ErrFeedTruncated) {
 					t.Errorf("Events after a pruned event: error %v, want ErrFeedTruncated", err)
@@ -231,7 +231,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 		}
 		reads := func(after int64, want []store.Event) {
 			t.Helper()
-			for _, s := range []store.Store{d.s, other} {
+			for _, s := range []*store.Store{d.s, other} {
 				got, err := s.Events(t.Context(), after, 10)
 				if err != nil {
 					t.Errorf("Events(%d): %v", after, err)
@@ -282,7 +282,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 func (h harness) testConcurrentFeed(t *testing.T) {
 	t.Run("concurrent writers on two handles never let a reader see a later commit get a smaller seq", func(t *testing.T) {
 		d := h.fresh(t)
-		writers := []store.Store{d.s, d.handle(t)}
+		writers := []*store.Store{d.s, d.handle(t)}
 		reader := d.handle(t)
 		const workers, rounds = 6, 15
 
@@ -341,7 +341,7 @@ func (h harness) testConcurrentFeed(t *testing.T) {
 		})
 
 		written := make([][]store.Event, workers)
-		race(workers, writers, func(i int, s store.Store) {
+		race(workers, writers, func(i int, s *store.Store) {
 			k := ks[i]
 			for range rounds {
 				next := newKey()

@@ -20,14 +20,14 @@ type keyed struct {
 
 func (k keyed) live() store.Key { return liveKeyOf(k.acct.ID, k.key, k.at) }
 
-func newKeyed(t *testing.T, d *db) keyed {
+func newKeyed(t testing.TB, d *db) keyed {
 	t.Helper()
 	k := newKey()
 	return keyed{acct: createAccount(t, d.s, &k), key: k, at: d.now()}
 }
 
 // wantLive checks the account's live key.
-func wantLive(t *testing.T, what string, s store.Store, accountID string, want store.Key) {
+func wantLive(t testing.TB, what string, s *store.Store, accountID string, want store.Key) {
 	t.Helper()
 	got, err := s.LiveKey(t.Context(), accountID)
 	if err != nil {
@@ -38,7 +38,7 @@ func wantLive(t *testing.T, what string, s store.Store, accountID string, want s
 }
 
 // wantNoNewEvents checks that nothing was recorded after seq.
-func wantNoNewEvents(t *testing.T, what string, s store.Store, seq int64) {
+func wantNoNewEvents(t testing.TB, what string, s *store.Store, seq int64) {
 	t.Helper()
 	if events := allEvents(t, s, seq); len(events) != 0 {
 		t.Errorf("%s recorded %s", what, describe(events))
@@ -190,7 +190,7 @@ func (h harness) testRotateKey(t *testing.T) {
 			nexts[i] = newKey()
 		}
 		won := make([]bool, len(nexts))
-		race(len(nexts), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(nexts), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			_, _, err := s.RotateKey(t.Context(), k.acct.ID, &k.key.Hash, nexts[i])
 			if err != nil && !errors.Is(err, store.ErrKeyNotLive) {
 				t.Errorf("RotateKey %d: %v, want success or ErrKeyNotLive", i, err)
@@ -229,7 +229,7 @@ func (h harness) testRotateKey(t *testing.T) {
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		var fails atomic.Int32
-		race(32, []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(32, []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			if _, _, err := s.RotateKey(t.Context(), k.acct.ID, nil, newKey()); err != nil {
 				fails.Add(1)
 				t.Errorf("RotateKey %d: %v", i, err)
@@ -350,7 +350,7 @@ func (h harness) testRevokeKey(t *testing.T) {
 		k := newKeyed(t, d)
 		seq := lastSeq(t, d.s)
 		var wins atomic.Int32
-		race(16, []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(16, []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			_, _, err := s.RevokeKey(t.Context(), k.acct.ID, &k.key.Hash)
 			switch {
 			case err == nil:
@@ -373,7 +373,7 @@ func (h harness) testLiveKey(t *testing.T) {
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		bare := createAccount(t, d.s, nil)
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			wantLive(t, "keyed account", s, k.acct.ID, k.live())
 			_, err := s.LiveKey(t.Context(), bare.ID)
 			wantErr(t, "LiveKey of an account without a key", err, espresso.ErrNoKey)

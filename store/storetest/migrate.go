@@ -40,10 +40,10 @@ func (h harness) testMigrate(t *testing.T) {
 		}
 
 		d := h.unmigrated(t)
-		handles := []store.Store{d.handle(t), d.handle(t)}
+		handles := []*store.Store{d.handle(t), d.handle(t)}
 		applied := make([][]string, len(handles))
 		errs := make([]error, len(handles))
-		race(len(handles), handles, func(i int, s store.Store) {
+		race(len(handles), handles, func(i int, s *store.Store) {
 			applied[i], errs[i] = s.Migrate(t.Context())
 		})
 		var all []string
