@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/store"
@@ -80,5 +83,32 @@ func TestOpen_DoesNotConnect_SoADatabaseThatIsDownFailsCallsNotOpen(t *testing.T
 	defer func() { _ = s.Close() }()
 	if err := s.Ping(t.Context()); espresso.KindOf(err) != espresso.Unavailable {
 		t.Errorf("Ping of a closed port: error %v, want kind unavailable", err)
+	}
+}
+
+func TestVersion_OfANewSchemaCreatesNothingInIt(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openStore(t, url, Options{})
+	if v, err := s.Version(t.Context()); err != nil || v != 0 {
+		t.Fatalf("Version = %d, %v; want 0", v, err)
+	}
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	var n int
+	err = conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+		WHERE ns.nspname = current_schema()`).Scan(&n)
+	if err != nil || n != 0 {
+		t.Errorf("the schema holds %d relations after Version (%v), want none", n, err)
+	}
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The same query sees what Migrate created: it can fail.
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+		WHERE ns.nspname = current_schema()`).Scan(&n); err != nil || n == 0 {
+		t.Errorf("the schema holds %d relations after Migrate (%v), want some", n, err)
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -111,21 +109,24 @@ func TestOpen_AcceptsADirectoryWhoseNameLooksLikeURISyntax(t *testing.T) {
 	}
 }
 
-func TestOpen_DoesNotMigrate(t *testing.T) {
+func TestVersion_OfANewDatabaseCreatesNoTable(t *testing.T) {
 	dir := t.TempDir()
 	s, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	if err := s.Ping(t.Context()); err != nil {
-		t.Errorf("Ping before migrating: %v", err)
+	if v, err := s.Version(t.Context()); err != nil || v != 0 {
+		t.Fatalf("Version = %d, %v; want 0", v, err)
 	}
-	_, err = s.AccountByID(t.Context(), "x")
-	wantKind(t, "AccountByID before migrating", err, espresso.Internal)
-	applied, err := s.Migrate(t.Context())
-	if err != nil || !slices.Equal(applied, []string{"001_initial"}) {
-		t.Errorf("Migrate = %q, %v; want [001_initial]", applied, err)
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: filepath.Join(dir, sqlite.FileName)}).EscapedPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the database holds %d objects after Version (%v), want none", n, err)
 	}
 }
 
@@ -288,26 +289,4 @@ func TestWrites_AreUnavailableWhenTheContextEndsWhileWaitingForALock(t *testing.
 	cancel()
 	_, err = s.PruneNonces(ctx, time.Now())
 	wantKind(t, "PruneNonces with a cancelled context", err, espresso.Unavailable)
-}
-
-func TestErrors_NameNoKeyMaterial(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, sqlite.Options{})
-	_, nk := newKey(t)
-	acct, _, err := s.CreateAccount(t.Context(), "addr_test1qerrors", &nk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Issuing a hash that is already stored violates a unique constraint.
-	_, _, err = s.RotateKey(t.Context(), acct.ID, nil, nk)
-	wantKind(t, "RotateKey reissuing a stored hash", err, espresso.Internal)
-	msg := err.Error()
-	for _, form := range []string{string(nk.Hash[:]), hex.EncodeToString(nk.Hash[:])} {
-		if bytes.Contains([]byte(msg), []byte(form)) {
-			t.Errorf("the error %q names the key's hash", msg)
-		}
-	}
-	if k, err := s.LiveKey(t.Context(), acct.ID); err != nil || k.Hash != nk.Hash {
-		t.Errorf("the failed rotation changed the live key: %v", err)
-	}
 }

@@ -56,6 +56,7 @@ type Backend struct {
 func Run(t *testing.T, b Backend) {
 	h := harness{Backend: b}
 	t.Run("Migrate", h.testMigrate)
+	t.Run("Version", h.testVersion)
 	t.Run("Accounts", h.testAccounts)
 	t.Run("SignIn", h.testSignIn)
 	t.Run("RotateKey", h.testRotateKey)
@@ -69,6 +70,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Setting", h.testSetting)
 	t.Run("Ping", h.testPing)
 	t.Run("Watch", h.testWatch)
+	t.Run("Errors", h.testErrors)
 }
 
 // Clock is a settable clock for tests; safe for concurrent use.
