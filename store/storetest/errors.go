@@ -59,7 +59,9 @@ func everyCall(s *store.Store, a store.Account, k store.NewKey) map[string]func(
 }
 
 func (h harness) testErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("every call with an ended context fails unavailable and changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		keys, seq, err := d.s.Snapshot(t.Context())
@@ -84,6 +86,7 @@ func (h harness) testErrors(t *testing.T) {
 	})
 
 	t.Run("every call but Ping, Version and Migrate on a database never migrated fails internal", func(t *testing.T) {
+		t.Parallel()
 		s := h.unmigrated(t).handle(t)
 		k := newKey()
 		a := store.Account{ID: store.NewID(), WalletAddress: newWallet()}
@@ -101,6 +104,7 @@ func (h harness) testErrors(t *testing.T) {
 	})
 
 	t.Run("a write the database refuses is internal, names no key material and changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		seq := lastSeq(t, d.s)
@@ -121,6 +125,7 @@ func (h harness) testErrors(t *testing.T) {
 	})
 
 	t.Run("a failing create of a setting keeps its error's kind, internal if it has none", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		busy := espresso.E(espresso.Unavailable, "no entropy now")
 		_, err := d.s.Setting(t.Context(), "a", func() ([]byte, error) { return nil, busy })

@@ -10,7 +10,9 @@ import (
 )
 
 func (h harness) testMigrate(t *testing.T) {
+	t.Parallel()
 	t.Run("migrating a fresh database applies migrations once and a second run applies none", func(t *testing.T) {
+		t.Parallel()
 		d := h.unmigrated(t)
 		s := d.handle(t)
 		applied, err := s.Migrate(t.Context())
@@ -35,6 +37,7 @@ func (h harness) testMigrate(t *testing.T) {
 	})
 
 	t.Run("two handles migrating a fresh database at once both succeed and apply each migration once", func(t *testing.T) {
+		t.Parallel()
 		ref := h.unmigrated(t)
 		want, err := ref.handle(t).Migrate(t.Context())
 		if err != nil {
@@ -85,7 +88,9 @@ func duplicate(names []string) string {
 }
 
 func (h harness) testVersion(t *testing.T) {
+	t.Parallel()
 	t.Run("a database never migrated is at version 0, and asking changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.unmigrated(t)
 		s := d.handle(t)
 		for i := range 2 {
@@ -105,6 +110,7 @@ func (h harness) testVersion(t *testing.T) {
 	})
 
 	t.Run("a migrated database is at the version of its last migration, from any handle", func(t *testing.T) {
+		t.Parallel()
 		d := h.unmigrated(t)
 		applied, err := d.handle(t).Migrate(t.Context())
 		if err != nil || len(applied) == 0 {

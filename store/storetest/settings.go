@@ -12,7 +12,9 @@ import (
 )
 
 func (h harness) testSetting(t *testing.T) {
+	t.Parallel()
 	t.Run("a setting is created on first use and then read as stored, from any handle", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		value := []byte("first \x00 value")
 		calls := 0
@@ -35,6 +37,7 @@ func (h harness) testSetting(t *testing.T) {
 	})
 
 	t.Run("settings of different names are independent", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		for _, name := range []string{"a", "b", "a"} {
 			got, err := d.s.Setting(t.Context(), name, func() ([]byte, error) { return []byte("value of " + name), nil })
@@ -45,6 +48,7 @@ func (h harness) testSetting(t *testing.T) {
 	})
 
 	t.Run("concurrent get-or-create from two handles all get one value", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		got := make([][]byte, 16)
 		race(len(got), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
@@ -62,6 +66,7 @@ func (h harness) testSetting(t *testing.T) {
 	})
 
 	t.Run("a failing create returns its error and stores nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		boom := errors.New("no entropy today")
 		_, err := d.s.Setting(t.Context(), "jwt-secret", func() ([]byte, error) { return nil, boom })
@@ -76,7 +81,9 @@ func (h harness) testSetting(t *testing.T) {
 }
 
 func (h harness) testPing(t *testing.T) {
+	t.Parallel()
 	t.Run("an open handle answers a ping", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			if err := s.Ping(t.Context()); err != nil {
@@ -87,8 +94,10 @@ func (h harness) testPing(t *testing.T) {
 }
 
 func (h harness) testWatch(t *testing.T) {
+	t.Parallel()
 	if !h.Pushes {
 		t.Run("on a database that does not push changes, Watch returns at once without calling notify", func(t *testing.T) {
+			t.Parallel()
 			d := h.fresh(t)
 			returned := make(chan struct{})
 			go func() {
@@ -105,6 +114,7 @@ func (h harness) testWatch(t *testing.T) {
 	}
 
 	t.Run("a watcher is told of events committed through another handle and stops with its context", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
@@ -147,6 +157,7 @@ func (h harness) testWatch(t *testing.T) {
 	})
 
 	t.Run("a watcher stops when its store is closed", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		s := d.handle(t)
 		started := make(chan struct{}, 1)

@@ -17,9 +17,9 @@
 //		})
 //	}
 //
-// The suite migrates and closes the handles it opens itself. It relies on
-// nothing but the *store.Store contract, so it runs unchanged against every
-// backend.
+// The suite migrates and closes the handles it opens itself. Every test
+// makes its own databases, so they all run in parallel. It relies on nothing
+// but the *store.Store contract, so it runs unchanged against every backend.
 package storetest
 
 import (
