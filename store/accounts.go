@@ -65,7 +65,10 @@ func (s *Store) AccountByWallet(ctx context.Context, wallet string) (Account, er
 		acct = a
 		return orMissing(found, err, espresso.ErrUserNotFound)
 	})
-	return acct, err
+	if err != nil {
+		return Account{}, err
+	}
+	return acct, nil
 }
 
 // AccountByID returns the account with id, or espresso.ErrUserNotFound.
@@ -75,7 +78,10 @@ func (s *Store) AccountByID(ctx context.Context, id string) (Account, error) {
 		acct, err = accountByID(ctx, r, id)
 		return err
 	})
-	return acct, err
+	if err != nil {
+		return Account{}, err
+	}
+	return acct, nil
 }
 
 // accountByID returns the account with id, or espresso.ErrUserNotFound. It

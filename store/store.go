@@ -6,7 +6,14 @@
 // A Store holds the rules, each operation written once as a transaction
 // script over a Driver's primitives; the drivers (subpackages sqlite and
 // postgres) supply only SQL, types, locking and retries, and every one of
-// them passes the contract suite in storetest.
+// them passes the contract suite in storetest, run through a Store.
+//
+// To add an operation: add the one-query primitives it needs to Reader (if
+// they read) or Tx (if they write), with what an empty result is; implement
+// them in every driver, SQL only; write the operation once, as a Store
+// method that runs them in s.read or s.write (choosing the TxKind: FeedTx
+// if it records key events) and turns their results into the contract's
+// answers and errors; and extend storetest.
 package store
 
 import (

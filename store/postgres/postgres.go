@@ -1,6 +1,7 @@
 // Package postgres is espresso's scale-out storage backend: a PostgreSQL
-// database that several espresso processes share. It is a store.Driver: the
-// rules are the store package's.
+// database that several espresso processes share. Open returns a
+// *store.Store on this package's store.Driver, which supplies SQL, types,
+// locking, retries and notifications; the rules are the store package's.
 //
 // Every store.FeedTx transaction first takes the feed's advisory transaction
 // lock (see feedLock), then allocates seqs from the key_feed row, so
@@ -250,7 +251,8 @@ type querier interface {
 }
 
 // executor is the store's primitives on the pool (reads) or on one
-// transaction.
+// transaction. Its methods implement store.Tx, whose comments say what each
+// guarantees; theirs say only what is particular to PostgreSQL.
 type executor struct {
 	q        querier
 	migrated bool // ApplyMigration ran: the schema changed

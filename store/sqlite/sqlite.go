@@ -2,7 +2,8 @@
 // file (pure Go, no cgo) that the server and the operator's CLI may open at
 // the same time from different processes.
 //
-// It is a store.Driver: the rules are the store package's. Every write
+// Open returns a *store.Store on this package's store.Driver, which supplies
+// SQL, types and locking; the rules are the store package's. Every write
 // transaction, whatever its kind, is BEGIN IMMEDIATE on a single writer
 // connection per Store, so writers in all processes are serialised by the
 // database's write lock from their first statement; key events get their Seq
@@ -211,7 +212,9 @@ func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.
 	return tx.Commit()
 }
 
-// executor is the store's primitives on one transaction.
+// executor is the store's primitives on one transaction. Its methods
+// implement store.Tx, whose comments say what each guarantees; theirs say
+// only what is particular to SQLite.
 type executor struct{ tx *sql.Tx }
 
 var _ store.Tx = executor{}
