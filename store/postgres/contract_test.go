@@ -17,6 +17,7 @@ import (
 // TestContract runs the store contract suite, each database a fresh schema of
 // the test database.
 func TestContract(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, storetest.Backend{
 		NewDB: func(t testing.TB) storetest.Opener {
 			url := pgtest.URL(t)
@@ -59,6 +60,7 @@ func migrated(t testing.TB, url string) *store.Store {
 }
 
 func TestOpen_RefusesAnEmptyOrMalformedURLWithoutRepeatingIt(t *testing.T) {
+	t.Parallel()
 	for _, url := range []string{"", "  ", "postgres://user:s3cret@host:notaport/db", "host=h pool_max_conns=lots password=s3cret"} {
 		s, err := Open(t.Context(), url, Options{})
 		if err == nil {
@@ -76,6 +78,7 @@ func TestOpen_RefusesAnEmptyOrMalformedURLWithoutRepeatingIt(t *testing.T) {
 }
 
 func TestOpen_DoesNotConnect_SoADatabaseThatIsDownFailsCallsNotOpen(t *testing.T) {
+	t.Parallel()
 	s, err := Open(t.Context(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable", Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -87,6 +90,7 @@ func TestOpen_DoesNotConnect_SoADatabaseThatIsDownFailsCallsNotOpen(t *testing.T
 }
 
 func TestVersion_OfANewSchemaCreatesNothingInIt(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	s := openStore(t, url, Options{})
 	if v, err := s.Version(t.Context()); err != nil || v != 0 {

@@ -22,6 +22,7 @@ import (
 // server): every method must still fail within unavailableWithin, and the
 // store work again once the proxy forwards again.
 func TestHang_EveryMethodFailsUnavailableWithinFiveSeconds_WhenTheDatabaseStopsAnswering(t *testing.T) {
+	t.Parallel()
 	direct := pgtest.URL(t)
 	u, err := url.Parse(direct)
 	if err != nil || u.Host == "" {

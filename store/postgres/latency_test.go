@@ -15,7 +15,8 @@ import (
 // long after RotateKey returns on handle A a reader following handle B (Watch,
 // then Events) has applied its events, as one node's rotation reaching
 // another node. It logs the distribution and asserts only that every rotation
-// arrives.
+// arrives. It is the package's one test that does not run in parallel with
+// the others, so that what it logs is not the other tests' load.
 func TestLatency_ARotationOnOneHandleReachesAnothersReaderPromptly(t *testing.T) {
 	const rotations = 300
 	url := pgtest.URL(t)

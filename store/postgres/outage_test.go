@@ -16,6 +16,7 @@ import (
 const unavailableWithin = 5 * time.Second
 
 func TestOutage_EveryMethodFailsUnavailableWithinFiveSeconds_AndTheSameStoreRecovers(t *testing.T) {
+	t.Parallel()
 	c := pgtest.StartCluster(t)
 	s := migrated(t, c.URL())
 	first := newKey(t)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestWatch_AWriteOnOneHandleWakesAnothersWatch_AndAKilledListenerReconnects(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	a := migrated(t, url)
 	b, bd := openDriver(t, url, Options{})

@@ -179,6 +179,7 @@ func (c *child) finish(t *testing.T) []string {
 }
 
 func TestCrossProcess_OfConcurrentRotationsPresentingOneKeyExactlyOneWins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	_, first := newKey(t)
@@ -213,6 +214,7 @@ func TestCrossProcess_OfConcurrentRotationsPresentingOneKeyExactlyOneWins(t *tes
 }
 
 func TestCrossProcess_AReaderNeverSeesALaterCommitGetASmallerSeq(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	const rounds = 25
@@ -302,6 +304,7 @@ func TestCrossProcess_AReaderNeverSeesALaterCommitGetASmallerSeq(t *testing.T) {
 }
 
 func TestCrossProcess_TwoProcessesMigratingAtOnceApplyEachMigrationOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	children := []*child{
 		startChild(t, "migrate", dir, "", apikey.Hash{}, 0),

@@ -19,6 +19,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, storetest.Backend{
 		NewDB: func(t testing.TB) storetest.Opener {
 			dir := t.TempDir()
@@ -70,6 +71,7 @@ func wantKind(t testing.TB, what string, err error, kind espresso.Kind) {
 }
 
 func TestOpen_CreatesAPrivateDirectoryAndPrivateFiles(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "data", "espresso")
 	s := open(t, dir, sqlite.Options{})
@@ -99,6 +101,7 @@ func TestOpen_CreatesAPrivateDirectoryAndPrivateFiles(t *testing.T) {
 }
 
 func TestOpen_AcceptsADirectoryWhoseNameLooksLikeURISyntax(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "we?ird #dir %41&_txlock=deferred")
 	s := open(t, dir, sqlite.Options{})
 	if _, err := s.AccountByID(t.Context(), "x"); !errors.Is(err, espresso.ErrUserNotFound) {
@@ -110,6 +113,7 @@ func TestOpen_AcceptsADirectoryWhoseNameLooksLikeURISyntax(t *testing.T) {
 }
 
 func TestVersion_OfANewDatabaseCreatesNoTable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
 	if err != nil {
@@ -131,6 +135,7 @@ func TestVersion_OfANewDatabaseCreatesNoTable(t *testing.T) {
 }
 
 func TestData_SurvivesCloseAndReopen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
 	if err != nil {
@@ -174,6 +179,7 @@ func TestData_SurvivesCloseAndReopen(t *testing.T) {
 }
 
 func TestFiles_HoldNoPlaintextKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	var keys []apikey.Key
@@ -246,6 +252,7 @@ func lock(t testing.TB, dir string) {
 }
 
 func TestWrites_AreUnavailableWhileAnotherConnectionHoldsTheWriteLockBeyondTheBusyTimeout(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
 	acct, _, err := s.CreateAccount(t.Context(), "addr_test1qlocked", nil)
@@ -272,6 +279,7 @@ func TestWrites_AreUnavailableWhileAnotherConnectionHoldsTheWriteLockBeyondTheBu
 }
 
 func TestWrites_AreUnavailableWhenTheContextEndsWhileWaitingForALock(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{}) // the default, long, busy timeout
 	lock(t, dir)
