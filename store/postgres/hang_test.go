@@ -50,6 +50,7 @@ func TestHang_EveryMethodFailsUnavailableWithinFiveSeconds_WhenTheDatabaseStopsA
 		"Events":   func(ctx context.Context) error { _, err := s.Events(ctx, 0, 100); return err },
 		"Ping":     s.Ping,
 		"Migrate":  func(ctx context.Context) error { _, err := s.Migrate(ctx); return err },
+		"Version":  func(ctx context.Context) error { _, err := s.Version(ctx); return err },
 		"CreateAccount": func(ctx context.Context) error {
 			_, _, err := s.CreateAccount(ctx, "addr_test1other", nil)
 			return err
