@@ -108,7 +108,9 @@ type Reader interface {
 }
 
 // Tx is the primitives of a write transaction: the Reader's, and those that
-// write. Times are given as they are to be stored (UTC, microseconds).
+// write. Each call sees what the transaction wrote and what other
+// transactions committed before the call. Times are given as they are to be
+// stored (UTC, microseconds).
 type Tx interface {
 	Reader
 	// InsertAccount stores a, unless its wallet has an account already, in
