@@ -19,7 +19,7 @@ const feedPage = 1000
 // (run) does every pull, so pulls never overlap; others ask for one with
 // catchUp and are answered by the next pull that starts after they asked.
 type follower struct {
-	st      store.Store
+	st      *store.Store
 	rep     *replica
 	now     func() time.Time
 	log     *slog.Logger
@@ -32,7 +32,7 @@ type follower struct {
 	waiters []chan error // catchUp callers waiting for the next pull
 }
 
-func newFollower(st store.Store, rep *replica, now func() time.Time, log *slog.Logger, every time.Duration) *follower {
+func newFollower(st *store.Store, rep *replica, now func() time.Time, log *slog.Logger, every time.Duration) *follower {
 	return &follower{st: st, rep: rep, now: now, log: log, every: every, wake: make(chan struct{}, 1)}
 }
 
@@ -80,16 +80,15 @@ func (f *follower) catchUp(ctx context.Context) error {
 
 // run pulls on every tick, poke and store notification until ctx ends.
 func (f *follower) run(ctx context.Context) {
-	if w, ok := f.st.(store.Watcher); ok {
-		// The first "missed" only means the watcher has started: the
-		// snapshot New loaded is fresh, and a pull brings it up to date.
-		// Later ones follow a lost connection: revalidate from a snapshot.
-		started := false
-		go w.Watch(ctx, func(missed bool) {
-			f.poke(missed && started)
-			started = true
-		})
-	}
+	// The first "missed" only means the watcher has started: the snapshot
+	// New loaded is fresh, and a pull brings it up to date. Later ones
+	// follow a lost connection: revalidate from a snapshot. (On a store
+	// that does not push changes, Watch returns at once.)
+	started := false
+	go f.st.Watch(ctx, func(missed bool) {
+		f.poke(missed && started)
+		started = true
+	})
 	tick := time.NewTicker(f.every)
 	defer tick.Stop()
 	for {

@@ -121,7 +121,7 @@ func (s *Service) Revoke(ctx context.Context, accountID string, current *apikey.
 // RotateKey is Service.Rotate for a process that keeps no replica (the
 // operator CLI): servers sharing st see the change through the key feed.
 // It also returns the events recorded.
-func RotateKey(ctx context.Context, st store.Store, env apikey.Env, accountID string, current *apikey.Hash) (Issued, []store.Event, error) {
+func RotateKey(ctx context.Context, st *store.Store, env apikey.Env, accountID string, current *apikey.Hash) (Issued, []store.Event, error) {
 	key, next, err := generate(env)
 	if err != nil {
 		return Issued{}, nil, err
@@ -134,7 +134,7 @@ func RotateKey(ctx context.Context, st store.Store, env apikey.Env, accountID st
 }
 
 // RevokeKey is Service.Revoke for a process that keeps no replica.
-func RevokeKey(ctx context.Context, st store.Store, accountID string, current *apikey.Hash) (store.Key, []store.Event, error) {
+func RevokeKey(ctx context.Context, st *store.Store, accountID string, current *apikey.Hash) (store.Key, []store.Event, error) {
 	revoked, events, err := st.RevokeKey(ctx, accountID, current)
 	if err != nil {
 		return store.Key{}, nil, unauthorized(err)
@@ -145,7 +145,7 @@ func RevokeKey(ctx context.Context, st store.Store, accountID string, current *a
 // CreateAccount creates the account of a wallet together with its first
 // key, for a process that keeps no replica. espresso.ErrAccountExists if the
 // wallet has an account.
-func CreateAccount(ctx context.Context, st store.Store, env apikey.Env, wallet string) (store.Account, Issued, error) {
+func CreateAccount(ctx context.Context, st *store.Store, env apikey.Env, wallet string) (store.Account, Issued, error) {
 	key, first, err := generate(env)
 	if err != nil {
 		return store.Account{}, Issued{}, err

@@ -65,7 +65,7 @@ func (o *Options) defaults() {
 
 // Service verifies, rotates and revokes API keys.
 type Service struct {
-	st   store.Store
+	st   *store.Store
 	opts Options
 	rep  *replica
 	feed *follower
@@ -84,7 +84,7 @@ var ErrStale = espresso.E(espresso.Unavailable, "auth: key replica too stale to 
 
 // New returns a Service over st with its replica loaded from a snapshot. The
 // replica follows the feed only while Run runs.
-func New(ctx context.Context, st store.Store, opts Options) (*Service, error) {
+func New(ctx context.Context, st *store.Store, opts Options) (*Service, error) {
 	opts.defaults()
 	rep := newReplica()
 	s := &Service{st: st, opts: opts, rep: rep,

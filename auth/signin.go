@@ -37,7 +37,7 @@ type SignInOptions struct {
 // nonce that completes a sign-in is recorded (until it expires), which makes
 // each usable once.
 type SignIn struct {
-	st     store.Store
+	st     *store.Store
 	tokens *Tokens
 	opts   SignInOptions
 	domain string
@@ -47,7 +47,7 @@ type SignIn struct {
 // NewSignIn returns a SignIn whose challenges are authenticated with a key
 // derived from the token secret, so every server sharing it accepts the
 // others' challenges.
-func NewSignIn(st store.Store, tokens *Tokens, opts SignInOptions) (*SignIn, error) {
+func NewSignIn(st *store.Store, tokens *Tokens, opts SignInOptions) (*SignIn, error) {
 	if opts.TTL <= 0 {
 		opts.TTL = 5 * time.Minute
 	}

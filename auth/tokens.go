@@ -109,7 +109,7 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 // generated at the first start. Keeping it in the database means every
 // server sharing the data accepts each other's tokens, and it is as private
 // as the data directory (mode 0700) or the PostgreSQL database.
-func Secret(ctx context.Context, st store.Store, fromEnv string) ([]byte, error) {
+func Secret(ctx context.Context, st *store.Store, fromEnv string) ([]byte, error) {
 	if fromEnv != "" {
 		return []byte(fromEnv), nil
 	}

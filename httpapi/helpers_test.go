@@ -17,6 +17,7 @@ import (
 
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/store/sqlite"
 	"github.com/espresso-auth/espresso/store/storetest"
 	"github.com/espresso-auth/espresso/wallet"
@@ -45,7 +46,7 @@ func (b *syncBuffer) String() string {
 type testEnv struct {
 	t      *testing.T
 	dir    string
-	st     *sqlite.Store
+	st     *store.Store
 	keys   *auth.Service
 	tokens *auth.Tokens
 	clock  *storetest.Clock // the clock of sign-in, tokens and rate limits

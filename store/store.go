@@ -1,8 +1,19 @@
-// Package store defines what espresso needs from a database: accounts, their
-// API keys (as hashes only), a totally ordered feed of key changes that every
-// node replays into its in-memory verification cache, used sign-in nonces and
-// a few server-wide settings. Backends live in subpackages (sqlite, postgres)
-// and all pass the contract suite in storetest.
+// Package store is what espresso keeps in a database: accounts, their API
+// keys (as hashes only), a totally ordered feed of key changes that every
+// node replays into its in-memory verification cache, used sign-in nonces
+// and a few server-wide settings.
+//
+// A Store holds the rules, each operation written once as a transaction
+// script over a Driver's primitives; the drivers (subpackages sqlite and
+// postgres) supply only SQL, types, locking and retries, and every one of
+// them passes the contract suite in storetest, run through a Store.
+//
+// To add an operation: add the one-query primitives it needs to Reader (if
+// they read) or Tx (if they write), with what an empty result is; implement
+// them in every driver, SQL only; write the operation once, as a Store
+// method that runs them in s.read or s.write (choosing the TxKind: FeedTx
+// if it records key events) and turns their results into the contract's
+// answers and errors; and extend storetest.
 package store
 
 import (
@@ -11,175 +22,107 @@ import (
 	"time"
 
 	"github.com/espresso-auth/espresso"
-	"github.com/espresso-auth/espresso/apikey"
 )
 
-// Account is a trading account, owned by exactly one Cardano wallet.
-type Account struct {
-	ID            string // a random UUID
-	WalletAddress string // bech32, as presented when the account was created
-	CreatedAt     time.Time
-	// Onboarded is true once the account has been issued an API key, ever.
-	Onboarded bool
-}
-
-// Key is the stored form of an API key: its hash and a masked form, never the
-// key itself.
-type Key struct {
-	AccountID  string
-	Hash       apikey.Hash
-	Masked     string // e.g. "dk_live_Ab3d…9xYz"
-	CreatedAt  time.Time
-	LastUsedAt time.Time // zero: never used (as far as storage knows)
-	RevokedAt  time.Time // zero: live
-}
-
-// NewKey is what a backend needs to record a freshly generated key.
-type NewKey struct {
-	Hash   apikey.Hash
-	Masked string
-}
-
-// EventKind says what happened to a key.
-type EventKind uint8
-
-// The kinds of key event.
-const (
-	KeyIssued  EventKind = iota + 1 // the key became the account's live key
-	KeyRevoked                      // the key stopped being valid, forever
-)
-
-func (k EventKind) String() string {
-	switch k {
-	case KeyIssued:
-		return "issued"
-	case KeyRevoked:
-		return "revoked"
-	}
-	return "unknown"
-}
-
-// Event is one entry of the key feed. Seq is strictly increasing in commit
-// order across every process that writes to the same database, so a reader
-// that has applied every event up to Seq n and then reads events after n
-// misses nothing.
-type Event struct {
-	Seq  int64
-	Kind EventKind
-	Key  Key // for KeyRevoked, RevokedAt is set
-}
-
-// Store is a backend. Every method is safe for concurrent use, and every
-// write is durably committed before the method returns. Times are those of
-// the backend's injected clock, in UTC, truncated to microseconds.
+// Store is espresso's storage, on one Driver. Every method is safe for
+// concurrent use, including by several Stores in several processes on the
+// same database, and every write is durably committed before the method
+// returns. Times are those of the Store's clock, in UTC, truncated to
+// microseconds; times given to a method are stored the same way.
 //
-// Errors are *espresso.Error values: the sentinels below, Unavailable when the
-// database cannot be reached (the same call may succeed later), Internal for
-// anything else. A write that fails with Unavailable while committing may
+// Errors are *espresso.Error values: the sentinels of this package and of
+// package espresso, Unavailable when the database cannot be reached or
+// cannot serve now (the same call may succeed later), Internal for anything
+// else. A write that fails with Unavailable while committing may
 // nevertheless have committed: the connection was lost with the answer.
-type Store interface {
-	// Migrate applies the backend's embedded migrations that are not yet
-	// recorded, each in its own transaction, and returns their names.
-	Migrate(ctx context.Context) (applied []string, err error)
-
-	// CreateAccount creates the account of wallet and, when first is not nil,
-	// issues it as the account's live key, in one transaction. It returns the
-	// account and the events it recorded. espresso.ErrAccountExists if wallet
-	// already has an account.
-	CreateAccount(ctx context.Context, wallet string, first *NewKey) (Account, []Event, error)
-
-	// AccountByWallet returns the account of wallet, or
-	// espresso.ErrUserNotFound.
-	AccountByWallet(ctx context.Context, wallet string) (Account, error)
-
-	// AccountByID returns the account with id, or espresso.ErrUserNotFound.
-	AccountByID(ctx context.Context, id string) (Account, error)
-
-	// SignIn marks nonce as used (it stays recorded until expiresAt) and
-	// returns the account of wallet, creating it without a key if it does not
-	// exist; created says which. One transaction: of concurrent calls with the
-	// same nonce exactly one succeeds, the others get ErrNonceUsed and change
-	// nothing.
-	SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time) (acct Account, created bool, err error)
-
-	// RotateKey revokes the account's live key and issues next in its place,
-	// atomically. When current is not nil the rotation happens only if current
-	// is, at commit time, the account's live key; otherwise nothing changes and
-	// the error is ErrKeyNotLive. When current is nil any live key is revoked
-	// (an account with no live key just gets next). espresso.ErrUserNotFound
-	// if the account does not exist, whether or not current is set. It returns the new key
-	// and the events recorded.
-	RotateKey(ctx context.Context, accountID string, current *apikey.Hash, next NewKey) (Key, []Event, error)
-
-	// RevokeKey revokes the account's live key. When current is not nil it
-	// must be that key, or nothing changes and the error is ErrKeyNotLive
-	// (also for an unknown account); when nil, espresso.ErrNoKey if the
-	// account has no live key, espresso.ErrUserNotFound if it does not exist. It returns the revoked key (RevokedAt
-	// set) and the events recorded.
-	RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (Key, []Event, error)
-
-	// LiveKey returns the account's live key: espresso.ErrNoKey if it has
-	// none, espresso.ErrUserNotFound if the account does not exist.
-	LiveKey(ctx context.Context, accountID string) (Key, error)
-
-	// Snapshot returns every live key and the Seq of the last event they
-	// reflect (0 for a new database), read in one consistent transaction.
-	Snapshot(ctx context.Context) (keys []Key, seq int64, err error)
-
-	// Events returns up to limit events with Seq > after, in Seq order, none
-	// if after is the last. Events never carry LastUsedAt. ErrFeedTruncated
-	// if events after `after` have been pruned, in which case the reader must
-	// start again from a Snapshot.
-	Events(ctx context.Context, after int64, limit int) ([]Event, error)
-
-	// PruneEvents deletes the oldest events, up to the first one recorded at
-	// or after t, so that what remains is always the newest part of the feed
-	// with no holes; later Events calls that would need them get
-	// ErrFeedTruncated. It returns how many it deleted.
-	PruneEvents(ctx context.Context, before time.Time) (int64, error)
-
-	// RecordUse raises the last_used_at of each key to the given time (never
-	// lowers it). Unknown or revoked keys are ignored.
-	RecordUse(ctx context.Context, uses map[apikey.Hash]time.Time) error
-
-	// PruneNonces forgets used nonces whose expiry is before t: they can no
-	// longer be presented anyway. It returns how many it deleted.
-	PruneNonces(ctx context.Context, before time.Time) (int64, error)
-
-	// Setting returns the value of the named server-wide setting; if it has
-	// none, it stores create()'s value first. Concurrent callers, in any
-	// process, all get the same value.
-	Setting(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error)
-
-	// Ping reports whether the database answers.
-	Ping(ctx context.Context) error
-
-	// Close releases the backend's resources.
-	Close() error
+type Store struct {
+	d   Driver
+	now func() time.Time
 }
 
-// Watcher is implemented by backends that can push change notifications
-// (PostgreSQL LISTEN/NOTIFY). Without one, readers poll Events.
-type Watcher interface {
-	// Watch blocks until ctx ends, calling notify(false) whenever new events
-	// may have been committed, and notify(true) whenever it starts listening:
-	// the first time, and after a lost connection is back, when notifications
-	// may have been missed and the reader should revalidate from a Snapshot.
-	// It never calls notify concurrently with itself.
-	Watch(ctx context.Context, notify func(missed bool))
+// Options configure a Store. The zero value is ready to use.
+type Options struct {
+	// Now is the clock whose times the Store records; time.Now if nil. A
+	// write transaction reads it once, after taking its locks, so that the
+	// times recorded follow commit order as far as the clock does.
+	Now func() time.Time
 }
 
-// The errors every backend returns (possibly wrapped), besides the domain's
-// espresso.ErrUserNotFound, espresso.ErrNoKey and espresso.ErrAccountExists.
-var (
-	// ErrKeyNotLive: the presented key is not (or no longer) the account's
-	// live key. Services answer it as espresso.ErrUnauthorized.
-	ErrKeyNotLive = espresso.E(espresso.Unauthorized, "store: the key is not the account's live key")
-	// ErrNonceUsed: the sign-in nonce was used already. Services answer it
-	// as espresso.ErrUnauthorized.
-	ErrNonceUsed = espresso.E(espresso.Unauthorized, "store: the sign-in nonce was already used")
-	// ErrFeedTruncated is a signal to the feed's reader, not a failure a
-	// client could act on, so it has no kind: it must be handled (by
-	// reloading a snapshot), and if it ever leaked it would be a 500.
-	ErrFeedTruncated = errors.New("store: the key feed was pruned past the reader's position")
-)
+// New returns a Store on d, which it owns: Close closes d.
+func New(d Driver, opts Options) *Store {
+	s := &Store{d: d, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Ping reports whether the database answers: nil, or an error that is
+// Unavailable when the database cannot be reached or cannot serve now.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.classify("ping", s.d.Ping(ctx))
+}
+
+// Close releases the Store's resources and ends every Watch. Calls in
+// progress may fail.
+func (s *Store) Close() error {
+	if err := s.d.Close(); err != nil {
+		return espresso.Wrap(espresso.Internal, err, s.d.Name()+": close")
+	}
+	return nil
+}
+
+// Watch tells of changes to the key feed, on a database that pushes them
+// (PostgreSQL): it blocks until ctx ends or the Store is closed, calling
+// notify(false) whenever new events may have been committed, and
+// notify(true) whenever it starts listening, the first time and after a
+// lost connection is back, when notifications may have been missed and the
+// reader should revalidate from a Snapshot. It never calls notify
+// concurrently with itself.
+//
+// On a database that does not push changes (SQLite), Watch returns at once
+// without calling notify: readers poll Events.
+func (s *Store) Watch(ctx context.Context, notify func(missed bool)) {
+	if w, ok := s.d.(Watcher); ok {
+		w.Watch(ctx, notify)
+	}
+}
+
+// clock returns the Store's time now, as it is stored.
+func (s *Store) clock() time.Time { return stored(s.now()) }
+
+// stored returns t as the Store records it: UTC, whole microseconds.
+func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// read runs fn through the driver's Read and classifies its error as op's.
+func (s *Store) read(ctx context.Context, op string, fn func(ctx context.Context, r Reader) error) error {
+	return s.classify(op, s.d.Read(ctx, fn))
+}
+
+// write runs fn in a write transaction of kind, giving it the time read
+// once the transaction holds its locks, and classifies its error as op's.
+func (s *Store) write(ctx context.Context, op string, kind TxKind, fn func(ctx context.Context, tx Tx, now time.Time) error) error {
+	return s.classify(op, s.d.Write(ctx, kind, func(ctx context.Context, tx Tx) error {
+		return fn(ctx, tx, s.clock())
+	}))
+}
+
+// classify turns err into an *espresso.Error for op: errors that already
+// are one (the sentinels) pass through; an ended context, and what the
+// driver says is the database being unreachable or busy, are Unavailable;
+// anything else is Internal. The drivers' messages name tables, columns and
+// constraints, never values, so no key hash reaches an error.
+func (s *Store) classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *espresso.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	msg := s.d.Name() + ": " + op
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || s.d.Unavailable(err) {
+		return espresso.Wrap(espresso.Unavailable, err, msg)
+	}
+	return espresso.Wrap(espresso.Internal, err, msg)
+}

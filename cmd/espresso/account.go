@@ -31,7 +31,7 @@ type revokedOutput struct {
 
 // operatorCommand parses the flags shared by the operator commands, checks
 // the wallet address against the network and opens the database.
-func operatorCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*config, string, store.Store, error) {
+func operatorCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*config, string, *store.Store, error) {
 	var c config
 	var addr string
 	fs := newFlagSet(name, stderr)
@@ -114,7 +114,7 @@ func keyRevoke(ctx context.Context, args []string, getenv func(string) string, s
 	return printJSON(stdout, revokedOutput{acct.ID, acct.WalletAddress, revoked.Masked, timestamp(revoked.RevokedAt)})
 }
 
-func account(ctx context.Context, st store.Store, addr string) (store.Account, error) {
+func account(ctx context.Context, st *store.Store, addr string) (store.Account, error) {
 	acct, err := st.AccountByWallet(ctx, addr)
 	if errors.Is(err, espresso.ErrUserNotFound) {
 		return store.Account{}, fmt.Errorf("%s has no account (use `espresso account create`)", addr)

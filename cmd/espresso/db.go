@@ -15,8 +15,8 @@ import (
 // --database-url, else the embedded one), and checks that it belongs to the
 // configured network: keys of one network must never be served by a server
 // of the other.
-func openStore(ctx context.Context, c *config) (store.Store, []string, error) {
-	var st store.Store
+func openStore(ctx context.Context, c *config) (*store.Store, []string, error) {
+	var st *store.Store
 	var err error
 	if c.DatabaseURL != "" {
 		st, err = postgres.Open(ctx, c.DatabaseURL, postgres.Options{})

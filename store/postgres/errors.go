@@ -13,27 +13,8 @@ import (
 	"github.com/espresso-auth/espresso"
 )
 
-// classify turns err into an *espresso.Error for op: errors that already are
-// one (the store's sentinels) pass through; errors that say the database
-// cannot be reached or cannot serve now are Unavailable (see unavailable);
-// anything else is Internal. PostgreSQL's messages name tables, columns and
-// constraints; the values that could appear in them (key hashes) are never
-// in a unique index's detail message because pgx does not include DETAIL in
-// Error().
-func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *espresso.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	msg := "postgres: " + op
-	if unavailable(err) {
-		return espresso.Wrap(espresso.Unavailable, err, msg)
-	}
-	return espresso.Wrap(espresso.Internal, err, msg)
-}
+// Unavailable implements store.Driver (see unavailable).
+func (d *driver) Unavailable(err error) bool { return unavailable(err) }
 
 // unavailable reports whether err means that the database could not be
 // reached, or could not serve the request now, rather than that the request
@@ -90,11 +71,12 @@ func unavailable(err error) bool {
 // (serialisation failure, deadlock), or the connection failed or was ended
 // by the server (before any commit was attempted), as a pooled connection
 // does when the server restarted while it was idle; not when the context
-// ended. Commit failures are wrapped in commitError, which is
-// never retryable, since the commit may have happened.
+// ended, nor for the store's own answers. Commit failures are wrapped in
+// commitError, which is never retryable, since the commit may have happened.
 func retryable(err error) bool {
 	var ce commitError
-	if errors.As(err, &ce) {
+	var answer *espresso.Error // the store's answer, such as ErrKeyNotLive
+	if errors.As(err, &ce) || errors.As(err, &answer) {
 		return false
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -109,9 +91,3 @@ type commitError struct{ err error }
 
 func (e commitError) Error() string { return "commit: " + e.err.Error() }
 func (e commitError) Unwrap() error { return e.err }
-
-// uniqueViolation reports whether err is a unique violation of constraint.
-func uniqueViolation(err error, constraint string) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
-}

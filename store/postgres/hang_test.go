@@ -22,6 +22,7 @@ import (
 // server): every method must still fail within unavailableWithin, and the
 // store work again once the proxy forwards again.
 func TestHang_EveryMethodFailsUnavailableWithinFiveSeconds_WhenTheDatabaseStopsAnswering(t *testing.T) {
+	t.Parallel()
 	direct := pgtest.URL(t)
 	u, err := url.Parse(direct)
 	if err != nil || u.Host == "" {
@@ -49,6 +50,7 @@ func TestHang_EveryMethodFailsUnavailableWithinFiveSeconds_WhenTheDatabaseStopsA
 		"Events":   func(ctx context.Context) error { _, err := s.Events(ctx, 0, 100); return err },
 		"Ping":     s.Ping,
 		"Migrate":  func(ctx context.Context) error { _, err := s.Migrate(ctx); return err },
+		"Version":  func(ctx context.Context) error { _, err := s.Version(ctx); return err },
 		"CreateAccount": func(ctx context.Context) error {
 			_, _, err := s.CreateAccount(ctx, "addr_test1other", nil)
 			return err
@@ -115,7 +117,7 @@ type proxy struct {
 
 // startProxy listens on 127.0.0.1 and forwards to upstream until the test
 // ends.
-func startProxy(t *testing.T, upstream string) *proxy {
+func startProxy(t testing.TB, upstream string) *proxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -15,12 +15,13 @@ import (
 // long after RotateKey returns on handle A a reader following handle B (Watch,
 // then Events) has applied its events, as one node's rotation reaching
 // another node. It logs the distribution and asserts only that every rotation
-// arrives.
+// arrives. It is the package's one test that does not run in parallel with
+// the others, so that what it logs is not the other tests' load.
 func TestLatency_ARotationOnOneHandleReachesAnothersReaderPromptly(t *testing.T) {
 	const rotations = 300
 	url := pgtest.URL(t)
 	a := migrated(t, url)
-	b := open(t, url, Options{})
+	b := openStore(t, url, Options{})
 	cur := newKey(t)
 	acct, _, err := a.CreateAccount(t.Context(), "addr_test1latency", &cur)
 	if err != nil {
@@ -99,7 +100,7 @@ func TestLatency_ARotationOnOneHandleReachesAnothersReaderPromptly(t *testing.T)
 }
 
 // logQuantiles logs the distribution of ds.
-func logQuantiles(t *testing.T, what string, ds []time.Duration) {
+func logQuantiles(t testing.TB, what string, ds []time.Duration) {
 	t.Helper()
 	slices.Sort(ds)
 	q := func(p float64) time.Duration { return ds[int(p*float64(len(ds)-1))].Round(time.Microsecond) }

@@ -5,18 +5,15 @@ import (
 	"time"
 )
 
-// PruneNonces deletes the used nonces that expired before t and returns how
-// many it deleted. SignIn records them.
-func (s *Store) PruneNonces(ctx context.Context, before time.Time) (int64, error) {
-	before = before.UTC().Truncate(time.Microsecond)
-	var n int64
-	err := s.run(ctx, "prune nonces", func(ctx context.Context) error {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM used_nonces WHERE expires_at < $1`, before)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+// UseNonce waits, if another transaction is recording the same nonce, for
+// it to end (ON CONFLICT).
+func (x *executor) UseNonce(ctx context.Context, nonce string, expires time.Time) (bool, error) {
+	tag, err := x.q.Exec(ctx, `INSERT INTO used_nonces (nonce, expires_at) VALUES ($1, $2)
+		ON CONFLICT (nonce) DO NOTHING`, nonce, expires)
+	return tag.RowsAffected() > 0, err
+}
+
+func (x *executor) DeleteNoncesBefore(ctx context.Context, t time.Time) (int64, error) {
+	tag, err := x.q.Exec(ctx, `DELETE FROM used_nonces WHERE expires_at < $1`, t)
+	return tag.RowsAffected(), err
 }

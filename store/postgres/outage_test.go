@@ -16,6 +16,7 @@ import (
 const unavailableWithin = 5 * time.Second
 
 func TestOutage_EveryMethodFailsUnavailableWithinFiveSeconds_AndTheSameStoreRecovers(t *testing.T) {
+	t.Parallel()
 	c := pgtest.StartCluster(t)
 	s := migrated(t, c.URL())
 	first := newKey(t)
@@ -39,6 +40,7 @@ func TestOutage_EveryMethodFailsUnavailableWithinFiveSeconds_AndTheSameStoreReco
 		{"Events", func(ctx context.Context) error { _, err := s.Events(ctx, 0, 100); return err }},
 		{"Ping", s.Ping},
 		{"Migrate", func(ctx context.Context) error { _, err := s.Migrate(ctx); return err }},
+		{"Version", func(ctx context.Context) error { _, err := s.Version(ctx); return err }},
 		{"CreateAccount", func(ctx context.Context) error {
 			_, _, err := s.CreateAccount(ctx, "addr_test1other", nil)
 			return err

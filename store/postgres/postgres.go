@@ -1,16 +1,19 @@
 // Package postgres is espresso's scale-out storage backend: a PostgreSQL
-// database that several espresso processes share.
+// database that several espresso processes share. Open returns a
+// *store.Store on this package's store.Driver, which supplies SQL, types,
+// locking, retries and notifications; the rules are the store package's.
 //
-// Every transaction that records key events first takes the feed's advisory
-// transaction lock (see feedLock), then allocates seqs from the key_feed row,
-// so event-writing transactions are serialised and Seq order is commit order
-// in every process. An AFTER INSERT trigger on key_events sends a NOTIFY in
+// Every store.FeedTx transaction first takes the feed's advisory transaction
+// lock (see feedLock), then allocates seqs from the key_feed row, so
+// event-writing transactions are serialised and Seq order is commit order in
+// every process. An AFTER INSERT trigger on key_events sends a NOTIFY in
 // the same transaction, which Watch turns into wake-ups right after commit.
 //
-// Every method bounds its work by Options.Timeout (connection attempts
-// included) and reports a database that cannot be reached as
-// espresso.Unavailable; the same Store recovers by itself when the database
-// is back.
+// Every call bounds its work by Options.Timeout (connection attempts
+// included), tries a whole transaction again when it failed before its
+// commit in a way that is safe to retry, and reports a database that cannot
+// be reached as espresso.Unavailable; the same Store recovers by itself when
+// the database is back.
 package postgres
 
 import (
@@ -52,17 +55,16 @@ type Options struct {
 	// last row, retries included; DefaultTimeout if zero. A call that runs
 	// out of it fails with espresso.Unavailable. Snapshot reads every live
 	// key within it, so a very large database may need more. Migrate is
-	// bounded by its context only.
+	// bounded by its context only, once it has pinged the database.
 	Timeout time.Duration
 }
 
-// Store is the PostgreSQL implementation of store.Store and store.Watcher.
-// It is safe for concurrent use, including by many Stores in many processes
-// on the same database.
-type Store struct {
+// driver is the PostgreSQL store.Driver and store.Watcher. It is safe for
+// concurrent use, including by many drivers in many processes on the same
+// database.
+type driver struct {
 	pool      *pgxpool.Pool
 	listenCfg *pgx.ConnConfig // for Watch's dedicated connections
-	now       func() time.Time
 	timeout   time.Duration
 
 	done      chan struct{} // closed by Close: ends every Watch
@@ -74,11 +76,11 @@ type Store struct {
 }
 
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Watcher = (*Store)(nil)
+	_ store.Driver  = (*driver)(nil)
+	_ store.Watcher = (*driver)(nil)
 )
 
-// Open returns a Store for the database at url, a PostgreSQL URL
+// Open returns a Store on the database at url, a PostgreSQL URL
 // (postgres://user:password@host:port/dbname?param=value) or keyword/value
 // connection string, as pgx parses them. Besides libpq's parameters the URL
 // may carry:
@@ -99,7 +101,15 @@ var (
 // empty or cannot be parsed; the error does not repeat url, which may hold a
 // password.
 // Call Migrate before anything else on a new database.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+func Open(ctx context.Context, url string, opts Options) (*store.Store, error) {
+	d, err := open(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(d, store.Options{Now: opts.Now}), nil
+}
+
+func open(ctx context.Context, url string, opts Options) (*driver, error) {
 	if strings.TrimSpace(url) == "" {
 		// pgx would take an empty URL to mean libpq's defaults.
 		return nil, espresso.E(espresso.Invalid, "postgres: open: no database URL given")
@@ -121,79 +131,52 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, classify("open", err)
+		kind := espresso.Internal
+		if unavailable(err) {
+			kind = espresso.Unavailable
+		}
+		return nil, espresso.Wrap(kind, err, "postgres: open")
 	}
-	s := &Store{
+	d := &driver{
 		pool:      pool,
 		listenCfg: listenCfg,
-		now:       opts.Now,
 		timeout:   opts.Timeout,
 		done:      make(chan struct{}),
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if d.timeout <= 0 {
+		d.timeout = DefaultTimeout
 	}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
-	return s, nil
+	return d, nil
 }
+
+// Name implements store.Driver.
+func (d *driver) Name() string { return "postgres" }
 
 // Close ends every Watch and closes the pool, waiting for connections in
 // use to be returned. It always returns nil.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		close(s.done)
-		s.pool.Close()
+func (d *driver) Close() error {
+	d.closeOnce.Do(func() {
+		close(d.done)
+		d.pool.Close()
 	})
 	return nil
 }
 
-// Ping reports whether the database answers, within the store's timeout:
-// nil, or an espresso.Unavailable error.
-func (s *Store) Ping(ctx context.Context) error {
-	return s.run(ctx, "ping", func(ctx context.Context) error { return s.pool.Ping(ctx) })
+// Ping pings the database within the timeout.
+func (d *driver) Ping(ctx context.Context) error {
+	return d.run(ctx, d.pool.Ping)
 }
 
-// clock returns the store's time now, as it will be stored: UTC, whole
-// microseconds.
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-// run calls fn with ctx bounded by the store's timeout, again (up to
-// maxAttempts in all) while it fails in a way that is safe to retry at once,
-// such as on a pooled connection that died while idle, and classifies its
-// error as op's.
-func (s *Store) run(ctx context.Context, op string, fn func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = fn(ctx)
-		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !retryable(err) {
-			break
-		}
-	}
-	return classify(op, err)
+// Read calls fn with the pool as its Reader, under run: each primitive is
+// one statement, hence reads one snapshot.
+func (d *driver) Read(ctx context.Context, fn func(ctx context.Context, r store.Reader) error) error {
+	return d.run(ctx, func(ctx context.Context) error { return fn(ctx, &executor{q: d.pool}) })
 }
 
-// tx runs fn in a transaction with opts and commits it, under run: the
-// whole transaction is tried again when it failed before its commit in a
-// retryable way. fn must not have effects outside the transaction.
-func (s *Store) tx(ctx context.Context, op string, opts pgx.TxOptions, fn func(ctx context.Context, tx pgx.Tx) error) error {
-	return s.run(ctx, op, func(ctx context.Context) error {
-		tx, err := s.pool.BeginTx(ctx, opts)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback(ctx) }()
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return commitError{err}
-		}
-		return nil
-	})
+// locks are the statements that start each kind of write transaction.
+var locks = [...]string{
+	store.FeedTx:   feedLock,
+	store.SchemaTx: migrateLock,
 }
 
 // feedLock is the first statement of every transaction that records key
@@ -204,12 +187,78 @@ func (s *Store) tx(ctx context.Context, op string, opts pgx.TxOptions, fn func(c
 // each other, and a collision would only serialise two schemas.)
 const feedLock = `SELECT pg_advisory_xact_lock(1702064242, hashtext(coalesce(current_schema(), '')))`
 
+// migrateLock is the first statement of every migration transaction: the
+// advisory transaction lock of the current schema's migrations, so that
+// processes migrating at once apply each migration exactly once, in order.
+const migrateLock = `SELECT pg_advisory_xact_lock(1702064243, hashtext(coalesce(current_schema(), '')))`
+
+// Write runs fn in a transaction that first takes the lock of its kind.
+// Row and feed transactions run under run: bounded by the timeout, and
+// tried again when they failed before their commit in a retryable way.
+// Schema transactions are bounded by ctx alone, and after one that applied a
+// migration the pool starts afresh: connections that prepared statements
+// before the tables changed would fail with "cached plan must not change
+// result type".
+func (d *driver) Write(ctx context.Context, kind store.TxKind, fn func(ctx context.Context, tx store.Tx) error) error {
+	attempt := func(ctx context.Context) error {
+		tx, err := d.pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if lock := locks[kind]; lock != "" {
+			if _, err := tx.Exec(ctx, lock); err != nil {
+				return err
+			}
+		}
+		x := &executor{q: tx}
+		if err := fn(ctx, x); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return commitError{err}
+		}
+		if x.migrated {
+			d.pool.Reset()
+		}
+		return nil
+	}
+	if kind == store.SchemaTx {
+		return attempt(ctx)
+	}
+	return d.run(ctx, attempt)
+}
+
+// run calls fn with ctx bounded by the timeout, again (up to maxAttempts in
+// all) while it fails in a way that is safe to retry at once, such as on a
+// pooled connection that died while idle.
+func (d *driver) run(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil || attempt == maxAttempts || ctx.Err() != nil || !retryable(err) {
+			return err
+		}
+	}
+}
+
 // querier is what *pgxpool.Pool and pgx.Tx have in common.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
+
+// executor is the store's primitives on the pool (reads) or on one
+// transaction. Its methods implement store.Tx, whose comments say what each
+// guarantees; theirs say only what is particular to PostgreSQL.
+type executor struct {
+	q        querier
+	migrated bool // ApplyMigration ran: the schema changed
+}
+
+var _ store.Tx = (*executor)(nil)
 
 // timeOrZero returns the zero time for NULL, else t in UTC.
 func timeOrZero(t *time.Time) time.Time {

@@ -36,23 +36,23 @@ const channelQuery = `SELECT 'espresso_keys_' || left(md5(coalesce(
 // watchKeepalive of silence does, it connects again, at once the first time
 // and then after waits doubling from watchMinBackoff to watchMaxBackoff.
 // It returns when ctx ends or the Store is closed.
-func (s *Store) Watch(ctx context.Context, notify func(missed bool)) {
+func (d *driver) Watch(ctx context.Context, notify func(missed bool)) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		select {
-		case <-s.done:
+		case <-d.done:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
 	backoff := time.Duration(0)
 	for {
-		conn, err := s.listen(ctx)
+		conn, err := d.listen(ctx)
 		if err == nil {
 			notify(true)
 			start := time.Now()
-			s.follow(ctx, conn, notify)
+			d.follow(ctx, conn, notify)
 			closeConn(conn)
 			if time.Since(start) > watchMaxBackoff {
 				backoff = 0 // it lived: try again at once
@@ -76,10 +76,10 @@ func (s *Store) Watch(ctx context.Context, notify func(missed bool)) {
 
 // listen connects and starts listening on the channel of the store's
 // schema, within the store's timeout.
-func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+func (d *driver) listen(ctx context.Context) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, s.listenCfg)
+	conn, err := pgx.ConnectConfig(ctx, d.listenCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -92,13 +92,13 @@ func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
 		closeConn(conn)
 		return nil, err
 	}
-	s.listenerPID.Store(conn.PgConn().PID())
+	d.listenerPID.Store(conn.PgConn().PID())
 	return conn, nil
 }
 
 // follow calls notify(false) for notifications on conn until ctx ends or
 // conn fails.
-func (s *Store) follow(ctx context.Context, conn *pgx.Conn, notify func(missed bool)) {
+func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed bool)) {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, watchKeepalive)
 		_, err := conn.WaitForNotification(wctx)
@@ -112,7 +112,7 @@ func (s *Store) follow(ctx context.Context, conn *pgx.Conn, notify func(missed b
 		case conn.IsClosed() || !pgconn.Timeout(err):
 			return // the connection is gone
 		default: // silence: is the connection still alive?
-			pctx, cancel := context.WithTimeout(ctx, s.timeout)
+			pctx, cancel := context.WithTimeout(ctx, d.timeout)
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {

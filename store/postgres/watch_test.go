@@ -14,9 +14,10 @@ import (
 )
 
 func TestWatch_AWriteOnOneHandleWakesAnothersWatch_AndAKilledListenerReconnects(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	a := migrated(t, url)
-	b := open(t, url, Options{})
+	b, bd := openDriver(t, url, Options{})
 	w := watch(t, b)
 	w.want(t, "when it first listens", true)
 
@@ -26,13 +27,13 @@ func TestWatch_AWriteOnOneHandleWakesAnothersWatch_AndAKilledListenerReconnects(
 	}
 	w.want(t, "after a write on another handle", false)
 
-	pid := b.listenerPID.Load()
+	pid := bd.listenerPID.Load()
 	if pid == 0 {
 		t.Fatal("Watch recorded no listener PID")
 	}
 	terminate(t, url, pid)
 	w.want(t, "after its listening backend was terminated", true)
-	if b.listenerPID.Load() == pid {
+	if bd.listenerPID.Load() == pid {
 		t.Errorf("Watch listens on backend %d again, the one that was terminated", pid)
 	}
 
@@ -42,21 +43,6 @@ func TestWatch_AWriteOnOneHandleWakesAnothersWatch_AndAKilledListenerReconnects(
 	w.want(t, "after a write once it reconnected", false)
 }
 
-func TestWatch_EndsWhenTheStoreIsClosed(t *testing.T) {
-	url := pgtest.URL(t)
-	s := migrated(t, url)
-	w := watch(t, s)
-	w.want(t, "when it first listens", true)
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	select {
-	case <-w.returned:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Watch did not return within 10s of Close")
-	}
-}
-
 // watcher records what a Watch reports.
 type watcher struct {
 	reports  chan bool
@@ -64,7 +50,7 @@ type watcher struct {
 }
 
 // watch runs s.Watch until the test ends, recording its reports.
-func watch(t *testing.T, s *Store) *watcher {
+func watch(t testing.TB, s *store.Store) *watcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{reports: make(chan bool, 1024), returned: make(chan struct{})}
@@ -92,7 +78,7 @@ func watch(t *testing.T, s *Store) *watcher {
 }
 
 // want waits up to 30s for Watch to report missed, skipping other reports.
-func (w *watcher) want(t *testing.T, when string, missed bool) {
+func (w *watcher) want(t testing.TB, when string, missed bool) {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
@@ -111,7 +97,7 @@ func (w *watcher) want(t *testing.T, when string, missed bool) {
 }
 
 // terminate ends backend pid from a connection of its own.
-func terminate(t *testing.T, url string, pid uint32) {
+func terminate(t testing.TB, url string, pid uint32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -127,7 +113,7 @@ func terminate(t *testing.T, url string, pid uint32) {
 }
 
 // newKey returns a fresh key as a backend gets it.
-func newKey(t *testing.T) store.NewKey {
+func newKey(t testing.TB) store.NewKey {
 	t.Helper()
 	k, err := apikey.New(apikey.Live)
 	if err != nil {

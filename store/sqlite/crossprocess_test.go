@@ -132,7 +132,7 @@ type child struct {
 }
 
 // startChild starts a helper in mode and waits until it is ready.
-func startChild(t *testing.T, mode, dir, account string, current apikey.Hash, n int) *child {
+func startChild(t testing.TB, mode, dir, account string, current apikey.Hash, n int) *child {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "DIR="+dir, "ACCOUNT="+account,
@@ -156,7 +156,7 @@ func startChild(t *testing.T, mode, dir, account string, current apikey.Hash, n 
 	return c
 }
 
-func (c *child) release(t *testing.T) {
+func (c *child) release(t testing.TB) {
 	t.Helper()
 	if _, err := io.WriteString(c.stdin, "go\n"); err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func (c *child) release(t *testing.T) {
 }
 
 // finish returns the child's output lines once it exited successfully.
-func (c *child) finish(t *testing.T) []string {
+func (c *child) finish(t testing.TB) []string {
 	t.Helper()
 	var lines []string
 	for c.out.Scan() {
@@ -179,6 +179,7 @@ func (c *child) finish(t *testing.T) []string {
 }
 
 func TestCrossProcess_OfConcurrentRotationsPresentingOneKeyExactlyOneWins(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	_, first := newKey(t)
@@ -213,6 +214,7 @@ func TestCrossProcess_OfConcurrentRotationsPresentingOneKeyExactlyOneWins(t *tes
 }
 
 func TestCrossProcess_AReaderNeverSeesALaterCommitGetASmallerSeq(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	const rounds = 25
@@ -302,6 +304,7 @@ func TestCrossProcess_AReaderNeverSeesALaterCommitGetASmallerSeq(t *testing.T) {
 }
 
 func TestCrossProcess_TwoProcessesMigratingAtOnceApplyEachMigrationOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	children := []*child{
 		startChild(t, "migrate", dir, "", apikey.Hash{}, 0),

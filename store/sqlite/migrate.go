@@ -2,61 +2,56 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"time"
 
-	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/store"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Migrate applies, in order, the embedded migrations not yet recorded in
-// schema_migrations, each in its own write transaction together with its
-// record, and returns the names of those it applied. Several processes may
-// migrate at once: the write lock serialises them and each migration is
-// applied by exactly one of them.
-func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	err := s.write(ctx, "migrate", func(tx *sql.Tx, _ time.Time) error {
-		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER NOT NULL PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL
-		) STRICT`)
-		return err
-	})
+// Migrations implements store.Driver.
+func (d *driver) Migrations() ([]store.Migration, error) {
+	return store.Migrations(migrationFS, "migrations")
+}
+
+func (x executor) AppliedMigrations(ctx context.Context) ([]int64, error) {
+	var exists bool
+	err := x.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_schema
+		WHERE type = 'table' AND name = 'schema_migrations')`).Scan(&exists)
+	if err != nil || !exists {
+		return nil, err
+	}
+	rows, err := x.tx.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		return nil, err
 	}
-	var applied []string
-	ms, err := store.Migrations(migrationFS, "migrations")
-	if err != nil {
-		return nil, espresso.Wrap(espresso.Internal, err, "sqlite: migrate")
-	}
-	for _, m := range ms {
-		done := false
-		err := s.write(ctx, "migrate "+m.Name, func(tx *sql.Tx, now time.Time) error {
-			var n int
-			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n)
-			if err != nil || n > 0 {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.Version, m.Name, toMicros(now))
-			done = err == nil
-			return err
-		})
-		if err != nil {
-			return applied, err
+	defer func() { _ = rows.Close() }()
+	var versions []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
 		}
-		if done {
-			applied = append(applied, m.Name)
-		}
+		versions = append(versions, v)
 	}
-	return applied, nil
+	return versions, rows.Err()
+}
+
+// ApplyMigration runs the migration, then the migrations table's DDL, as
+// one script: modernc.org/sqlite runs every statement of a string.
+func (x executor) ApplyMigration(ctx context.Context, m store.Migration, at time.Time) error {
+	if _, err := x.tx.ExecContext(ctx, m.SQL+`
+;
+		CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER NOT NULL PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL
+		) STRICT;`); err != nil {
+		return err
+	}
+	_, err := x.tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.Version, m.Name, toMicros(at))
+	return err
 }

@@ -2,24 +2,14 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 )
 
-// PruneNonces deletes the used nonces that expired before t and returns how
-// many it deleted. SignIn records them.
-func (s *Store) PruneNonces(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, "prune nonces", func(tx *sql.Tx, _ time.Time) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM used_nonces WHERE expires_at < ?`, toMicros(before))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+func (x executor) UseNonce(ctx context.Context, nonce string, expires time.Time) (bool, error) {
+	return x.inserted(x.tx.ExecContext(ctx, `INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?)
+		ON CONFLICT (nonce) DO NOTHING`, nonce, toMicros(expires)))
+}
+
+func (x executor) DeleteNoncesBefore(ctx context.Context, t time.Time) (int64, error) {
+	return x.affected(x.tx.ExecContext(ctx, `DELETE FROM used_nonces WHERE expires_at < ?`, toMicros(t)))
 }

@@ -2,13 +2,16 @@
 // file (pure Go, no cgo) that the server and the operator's CLI may open at
 // the same time from different processes.
 //
-// Every write runs in a BEGIN IMMEDIATE transaction on a single writer
-// connection per Store, one at a time among the Stores of a process that
-// share a file, so writers in all processes are serialised by the database's
-// write lock; key events get their Seq while that lock is held, which makes
-// Seq order commit order. Reads use a separate pool and, the database being
-// in WAL mode, never wait for writers. Commits are synchronous=FULL: a write
-// that returned survives a power cut.
+// Open returns a *store.Store on this package's store.Driver, which supplies
+// SQL, types and locking; the rules are the store package's. Every write
+// transaction, whatever its kind, is BEGIN IMMEDIATE on a single writer
+// connection per Store, so writers in all processes are serialised by the
+// database's write lock from their first statement; key events get their Seq
+// while that lock is held, which makes Seq order commit order. Reads run in
+// read transactions on a separate pool and, the database being in WAL mode,
+// never wait for writers. Commits are synchronous=FULL: a write that
+// returned survives a power cut. SQLite cannot push notifications, so
+// Store.Watch returns at once: readers poll the feed.
 package sqlite
 
 import (
@@ -51,25 +54,24 @@ type Options struct {
 	BusyTimeout time.Duration
 }
 
-// Store is the SQLite implementation of store.Store. It is safe for
-// concurrent use, including by several Stores, in several processes, on the
-// same directory.
-type Store struct {
+// driver is the SQLite store.Driver. It is safe for concurrent use,
+// including by several drivers, in several processes, on the same
+// directory.
+type driver struct {
 	w     *sql.DB // writes: one connection, transactions BEGIN IMMEDIATE
 	r     *sql.DB // reads: a small pool, query_only
-	now   func() time.Time
 	close sync.Once
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Driver = (*driver)(nil)
 
 // Open opens, creating them if needed, the data directory dir (mode 0700)
 // and the database file FileName in it (mode 0600; SQLite gives its -wal and
-// -shm files the same mode). It does not migrate: call Migrate before
-// anything else on a new database. Open fails with espresso.Unavailable if
-// the database stays locked longer than the busy timeout, and
-// espresso.Internal for anything else.
-func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
+// -shm files the same mode), and returns a Store on it. It does not
+// migrate: call Migrate before anything else on a new database. Open fails
+// with espresso.Unavailable if the database stays locked longer than the
+// busy timeout, and espresso.Internal for anything else.
+func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 	if dir == "" {
 		return nil, espresso.E(espresso.Invalid, "sqlite: open: no data directory given")
 	}
@@ -99,10 +101,6 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		busy = DefaultBusyTimeout
 	}
 	busyMS := max(busy.Milliseconds(), 1)
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
 
 	w, err := sql.Open("sqlite", dsn(path, busyMS, true))
 	if err != nil {
@@ -112,33 +110,42 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, now: now}
+	d := &driver{w: w}
 
 	// The writer connects first: it is the one that puts the file in WAL
 	// mode, which then persists for every connection.
 	var mode string
 	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		_ = s.Close()
-		return nil, classify("open", err)
+		_ = d.Close()
+		return nil, openError(err)
 	}
 	if mode != "wal" {
-		_ = s.Close()
+		_ = d.Close()
 		return nil, espresso.E(espresso.Internal, fmt.Sprintf("sqlite: open: the database is in %s journal mode, not WAL", mode))
 	}
 
 	r, err := sql.Open("sqlite", dsn(path, busyMS, false))
 	if err != nil {
-		_ = s.Close()
+		_ = d.Close()
 		return nil, espresso.Wrap(espresso.Internal, err, "sqlite: open")
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	s.r = r
-	if err := s.Ping(ctx); err != nil {
-		_ = s.Close()
-		return nil, err
+	d.r = r
+	if err := d.Ping(ctx); err != nil {
+		_ = d.Close()
+		return nil, openError(err)
 	}
-	return s, nil
+	return store.New(d, store.Options{Now: opts.Now}), nil
+}
+
+// openError classifies an error of the database while opening it.
+func openError(err error) error {
+	kind := espresso.Internal
+	if unavailable(err) {
+		kind = espresso.Unavailable
+	}
+	return espresso.Wrap(kind, err, "sqlite: open")
 }
 
 // dsn returns the modernc.org/sqlite data source name of the database file at
@@ -159,69 +166,58 @@ func dsn(path string, busyMS int64, writer bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Close releases both connection pools. Calls in progress may fail.
-func (s *Store) Close() error {
+// Name implements store.Driver.
+func (d *driver) Name() string { return "sqlite" }
+
+// Close closes both connection pools.
+func (d *driver) Close() error {
 	var errs []error
-	s.close.Do(func() {
-		if s.r != nil {
-			errs = append(errs, s.r.Close())
+	d.close.Do(func() {
+		if d.r != nil {
+			errs = append(errs, d.r.Close())
 		}
-		errs = append(errs, s.w.Close())
+		errs = append(errs, d.w.Close())
 	})
-	if err := errors.Join(errs...); err != nil {
-		return espresso.Wrap(espresso.Internal, err, "sqlite: close")
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Ping reads the database file's schema version, which takes a read lock.
-func (s *Store) Ping(ctx context.Context) error {
+func (d *driver) Ping(ctx context.Context) error {
 	var v int64
-	if err := s.r.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v); err != nil {
-		return classify("ping", err)
-	}
-	return nil
+	return d.r.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v)
 }
 
-// clock returns the store's time now, as it will be stored: UTC, whole
-// microseconds.
-func (s *Store) clock() time.Time { return fromMicros(toMicros(s.now())) }
-
-// write runs fn in a write transaction (BEGIN IMMEDIATE: it holds the
-// database's write lock from the start) and commits it. now is read once the
-// lock is held, so recorded times follow commit order as far as the clock
-// does. Errors are classified with op.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx, now time.Time) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(op, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx, s.clock()); err != nil {
-		return classify(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return classify(op, err)
-	}
-	return nil
+// Write runs fn in a BEGIN IMMEDIATE transaction on the writer connection:
+// it holds the database's write lock from the start, whatever the kind.
+func (d *driver) Write(ctx context.Context, _ store.TxKind, fn func(ctx context.Context, tx store.Tx) error) error {
+	return inTx(ctx, d.w, nil, func(tx *sql.Tx) error { return fn(ctx, executor{tx}) })
 }
 
-// read runs fn in one read transaction, a consistent snapshot of the
-// database.
-func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// Read runs fn in a read transaction on the reader pool: every call of fn
+// sees the same state of the database.
+func (d *driver) Read(ctx context.Context, fn func(ctx context.Context, r store.Reader) error) error {
+	return inTx(ctx, d.r, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error { return fn(ctx, executor{tx}) })
+}
+
+// inTx runs fn in a transaction of db and commits it if fn returns nil.
+func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
-		return classify(op, err)
+		return err
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := fn(tx); err != nil {
-		return classify(op, err)
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return classify(op, err)
-	}
-	return nil
+	return tx.Commit()
 }
+
+// executor is the store's primitives on one transaction. Its methods
+// implement store.Tx, whose comments say what each guarantees; theirs say
+// only what is particular to SQLite.
+type executor struct{ tx *sql.Tx }
+
+var _ store.Tx = executor{}
 
 func toMicros(t time.Time) int64 { return t.UnixMicro() }
 

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -21,21 +19,24 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Opener {
-		dir := t.TempDir()
-		return func(t *testing.T, now func() time.Time) store.Store {
-			t.Helper()
-			s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Now: now})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
+	t.Parallel()
+	storetest.Run(t, storetest.Backend{
+		NewDB: func(t testing.TB) storetest.Opener {
+			dir := t.TempDir()
+			return func(t testing.TB, now func() time.Time) *store.Store {
+				t.Helper()
+				s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Now: now})
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return s
 			}
-			return s
-		}
+		},
 	})
 }
 
 // open opens and migrates the database in dir, closed when t ends.
-func open(t *testing.T, dir string, opts sqlite.Options) *sqlite.Store {
+func open(t testing.TB, dir string, opts sqlite.Options) *store.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), dir, opts)
 	if err != nil {
@@ -53,7 +54,7 @@ func open(t *testing.T, dir string, opts sqlite.Options) *sqlite.Store {
 }
 
 // newKey returns a fresh key and its stored form.
-func newKey(t *testing.T) (apikey.Key, store.NewKey) {
+func newKey(t testing.TB) (apikey.Key, store.NewKey) {
 	t.Helper()
 	k, err := apikey.New(apikey.Live)
 	if err != nil {
@@ -62,7 +63,7 @@ func newKey(t *testing.T) (apikey.Key, store.NewKey) {
 	return k, store.NewKey{Hash: k.Hash(), Masked: k.Mask()}
 }
 
-func wantKind(t *testing.T, what string, err error, kind espresso.Kind) {
+func wantKind(t testing.TB, what string, err error, kind espresso.Kind) {
 	t.Helper()
 	if err == nil || espresso.KindOf(err) != kind {
 		t.Errorf("%s: error %v (kind %v), want kind %v", what, err, espresso.KindOf(err), kind)
@@ -70,6 +71,7 @@ func wantKind(t *testing.T, what string, err error, kind espresso.Kind) {
 }
 
 func TestOpen_CreatesAPrivateDirectoryAndPrivateFiles(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "data", "espresso")
 	s := open(t, dir, sqlite.Options{})
@@ -99,6 +101,7 @@ func TestOpen_CreatesAPrivateDirectoryAndPrivateFiles(t *testing.T) {
 }
 
 func TestOpen_AcceptsADirectoryWhoseNameLooksLikeURISyntax(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "we?ird #dir %41&_txlock=deferred")
 	s := open(t, dir, sqlite.Options{})
 	if _, err := s.AccountByID(t.Context(), "x"); !errors.Is(err, espresso.ErrUserNotFound) {
@@ -109,25 +112,30 @@ func TestOpen_AcceptsADirectoryWhoseNameLooksLikeURISyntax(t *testing.T) {
 	}
 }
 
-func TestOpen_DoesNotMigrate(t *testing.T) {
+func TestVersion_OfANewDatabaseCreatesNoTable(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	if err := s.Ping(t.Context()); err != nil {
-		t.Errorf("Ping before migrating: %v", err)
+	if v, err := s.Version(t.Context()); err != nil || v != 0 {
+		t.Fatalf("Version = %d, %v; want 0", v, err)
 	}
-	_, err = s.AccountByID(t.Context(), "x")
-	wantKind(t, "AccountByID before migrating", err, espresso.Internal)
-	applied, err := s.Migrate(t.Context())
-	if err != nil || !slices.Equal(applied, []string{"001_initial"}) {
-		t.Errorf("Migrate = %q, %v; want [001_initial]", applied, err)
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: filepath.Join(dir, sqlite.FileName)}).EscapedPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the database holds %d objects after Version (%v), want none", n, err)
 	}
 }
 
 func TestData_SurvivesCloseAndReopen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := sqlite.Open(t.Context(), dir, sqlite.Options{})
 	if err != nil {
@@ -171,6 +179,7 @@ func TestData_SurvivesCloseAndReopen(t *testing.T) {
 }
 
 func TestFiles_HoldNoPlaintextKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{})
 	var keys []apikey.Key
@@ -222,7 +231,7 @@ func TestFiles_HoldNoPlaintextKey(t *testing.T) {
 
 // lock opens a connection of its own on the database in dir and holds its
 // write lock until t ends.
-func lock(t *testing.T, dir string) {
+func lock(t testing.TB, dir string) {
 	t.Helper()
 	path := filepath.Join(dir, sqlite.FileName)
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_txlock=immediate")
@@ -243,6 +252,7 @@ func lock(t *testing.T, dir string) {
 }
 
 func TestWrites_AreUnavailableWhileAnotherConnectionHoldsTheWriteLockBeyondTheBusyTimeout(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
 	acct, _, err := s.CreateAccount(t.Context(), "addr_test1qlocked", nil)
@@ -269,6 +279,7 @@ func TestWrites_AreUnavailableWhileAnotherConnectionHoldsTheWriteLockBeyondTheBu
 }
 
 func TestWrites_AreUnavailableWhenTheContextEndsWhileWaitingForALock(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := open(t, dir, sqlite.Options{}) // the default, long, busy timeout
 	lock(t, dir)
@@ -286,26 +297,4 @@ func TestWrites_AreUnavailableWhenTheContextEndsWhileWaitingForALock(t *testing.
 	cancel()
 	_, err = s.PruneNonces(ctx, time.Now())
 	wantKind(t, "PruneNonces with a cancelled context", err, espresso.Unavailable)
-}
-
-func TestErrors_NameNoKeyMaterial(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, sqlite.Options{})
-	_, nk := newKey(t)
-	acct, _, err := s.CreateAccount(t.Context(), "addr_test1qerrors", &nk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Issuing a hash that is already stored violates a unique constraint.
-	_, _, err = s.RotateKey(t.Context(), acct.ID, nil, nk)
-	wantKind(t, "RotateKey reissuing a stored hash", err, espresso.Internal)
-	msg := err.Error()
-	for _, form := range []string{string(nk.Hash[:]), hex.EncodeToString(nk.Hash[:])} {
-		if bytes.Contains([]byte(msg), []byte(form)) {
-			t.Errorf("the error %q names the key's hash", msg)
-		}
-	}
-	if k, err := s.LiveKey(t.Context(), acct.ID); err != nil || k.Hash != nk.Hash {
-		t.Errorf("the failed rotation changed the live key: %v", err)
-	}
 }

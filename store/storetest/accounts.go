@@ -11,7 +11,9 @@ import (
 )
 
 func (h harness) testAccounts(t *testing.T) {
+	t.Parallel()
 	t.Run("creating an account without a key returns it not onboarded and records no events", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		wallet := newWallet()
 		a, events, err := d.s.CreateAccount(t.Context(), wallet, nil)
@@ -34,6 +36,7 @@ func (h harness) testAccounts(t *testing.T) {
 	})
 
 	t.Run("creating an account with a first key issues it and records one event", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		wallet, first := newWallet(), newKey()
 		a, events, err := d.s.CreateAccount(t.Context(), wallet, &first)
@@ -55,6 +58,7 @@ func (h harness) testAccounts(t *testing.T) {
 	})
 
 	t.Run("creating a second account for a wallet is a conflict and changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		wallet, first := newWallet(), newKey()
 		a, _, err := d.s.CreateAccount(t.Context(), wallet, &first)
@@ -85,11 +89,12 @@ func (h harness) testAccounts(t *testing.T) {
 	})
 
 	t.Run("concurrent creations for one wallet from two handles create exactly one account", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		wallet := newWallet()
 		var wins atomic.Int32
 		var winner atomic.Value
-		race(16, []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(16, []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			a, _, err := s.CreateAccount(t.Context(), wallet, ptr(newKey()))
 			if err == nil {
 				wins.Add(1)
@@ -113,10 +118,11 @@ func (h harness) testAccounts(t *testing.T) {
 	})
 
 	t.Run("an account is found by wallet and by id, from any handle", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		a := createAccount(t, d.s, nil)
 		createAccount(t, d.s, ptr(newKey())) // another account, not to be confused with a
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			got, err := s.AccountByWallet(t.Context(), a.WalletAddress)
 			if err != nil {
 				t.Fatalf("AccountByWallet: %v", err)
@@ -131,6 +137,7 @@ func (h harness) testAccounts(t *testing.T) {
 	})
 
 	t.Run("looking up an unknown account is not found", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		a := createAccount(t, d.s, nil)
 		_, err := d.s.AccountByWallet(t.Context(), newWallet())
@@ -142,6 +149,7 @@ func (h harness) testAccounts(t *testing.T) {
 	})
 
 	t.Run("an account is onboarded once it has had a key, even after revoking it", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		a, _, err := d.s.SignIn(t.Context(), newWallet(), newNonce(), d.clock.Now().Add(time.Minute))
 		if err != nil {
@@ -177,7 +185,9 @@ func (h harness) testAccounts(t *testing.T) {
 }
 
 func (h harness) testSignIn(t *testing.T) {
+	t.Parallel()
 	t.Run("signing in creates the account once, without a key", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		wallet := newWallet()
 		a, created, err := d.s.SignIn(t.Context(), wallet, newNonce(), d.clock.Now().Add(time.Minute))
@@ -201,6 +211,7 @@ func (h harness) testSignIn(t *testing.T) {
 	})
 
 	t.Run("signing in to an account created with a key returns it", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		a := createAccount(t, d.s, ptr(newKey()))
 		d.clock.Advance(step)
@@ -212,13 +223,14 @@ func (h harness) testSignIn(t *testing.T) {
 	})
 
 	t.Run("a nonce is accepted once, whatever the wallet, and a refused sign-in changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		w1, w2, nonce := newWallet(), newWallet(), newNonce()
 		expires := d.clock.Now().Add(time.Minute)
 		if _, _, err := d.s.SignIn(t.Context(), w1, nonce, expires); err != nil {
 			t.Fatalf("SignIn: %v", err)
 		}
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			_, _, err := s.SignIn(t.Context(), w1, nonce, expires)
 			wantErr(t, "SignIn with a used nonce", err, store.ErrNonceUsed)
 			_, _, err = s.SignIn(t.Context(), w2, nonce, expires.Add(time.Hour))
@@ -229,6 +241,7 @@ func (h harness) testSignIn(t *testing.T) {
 	})
 
 	t.Run("of 64 concurrent sign-ins with one nonce from two handles exactly one succeeds", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		nonce := newNonce()
 		expires := d.clock.Now().Add(time.Minute)
@@ -237,7 +250,7 @@ func (h harness) testSignIn(t *testing.T) {
 			wallets[i] = newWallet()
 		}
 		created := make([]bool, len(wallets))
-		race(len(wallets), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(wallets), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			_, ok, err := s.SignIn(t.Context(), wallets[i], nonce, expires)
 			if err != nil && !errors.Is(err, store.ErrNonceUsed) {
 				t.Errorf("SignIn %d: %v, want success or ErrNonceUsed", i, err)
@@ -263,12 +276,13 @@ func (h harness) testSignIn(t *testing.T) {
 	})
 
 	t.Run("concurrent sign-ins of a new wallet from two handles create one account", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		wallet := newWallet()
 		expires := d.clock.Now().Add(time.Minute)
 		ids := make([]string, 32)
 		var creations atomic.Int32
-		race(len(ids), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(ids), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			a, created, err := s.SignIn(t.Context(), wallet, newNonce(), expires)
 			if err != nil {
 				t.Errorf("SignIn %d: %v", i, err)
@@ -290,6 +304,7 @@ func (h harness) testSignIn(t *testing.T) {
 	})
 
 	t.Run("pruning forgets nonces that expired before the given time, which can then be used again", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		now := d.clock.Now()
 		wallet, soon, later := newWallet(), newNonce(), newNonce()

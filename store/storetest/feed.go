@@ -12,7 +12,9 @@ import (
 )
 
 func (h harness) testSnapshot(t *testing.T) {
+	t.Parallel()
 	t.Run("a fresh database has no live keys, seq 0 and an empty feed", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		keys, seq, err := d.s.Snapshot(t.Context())
 		if err != nil || len(keys) != 0 || seq != 0 {
@@ -25,6 +27,7 @@ func (h harness) testSnapshot(t *testing.T) {
 	})
 
 	t.Run("a snapshot holds exactly the live keys and the seq of the last event", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		used, rotated, revoked := newKeyed(t, d), newKeyed(t, d), newKeyed(t, d)
 		createAccount(t, d.s, nil)
@@ -47,7 +50,7 @@ func (h harness) testSnapshot(t *testing.T) {
 		usedKey := used.live()
 		usedKey.LastUsedAt = at
 		want := []store.Key{usedKey, rotated.live()}
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			keys, seq, err := s.Snapshot(t.Context())
 			if err != nil {
 				t.Fatalf("Snapshot: %v", err)
@@ -70,6 +73,7 @@ func (h harness) testSnapshot(t *testing.T) {
 	})
 
 	t.Run("replaying the events after a snapshot gives the later snapshot", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		a, b, c := newKeyed(t, d), newKeyed(t, d), newKeyed(t, d)
 		keys, seq, err := d.s.Snapshot(t.Context())
@@ -105,7 +109,9 @@ func (h harness) testSnapshot(t *testing.T) {
 }
 
 func (h harness) testEvents(t *testing.T) {
+	t.Parallel()
 	t.Run("events come in seq order, paged by after and limit", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		var recorded []store.Event
 		k := newKeyed(t, d)
@@ -154,6 +160,7 @@ func (h harness) testEvents(t *testing.T) {
 	})
 
 	t.Run("events recorded through one handle are seen through another, in the order written", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		a, b := d.s, d.handle(t)
 		var recorded []store.Event
@@ -187,7 +194,9 @@ func (h harness) testEvents(t *testing.T) {
 }
 
 func (h harness) testPruneEvents(t *testing.T) {
+	t.Parallel()
 	t.Run("pruning deletes events recorded before the given time and truncates the feed for readers behind", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		other := d.handle(t)
 		k := newKeyed(t, d) // one event at t0
@@ -214,7 +223,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 		}
 		last := e2[1].Seq
 
-		prune := func(s store.Store, before time.Time, want int64) {
+		prune := func(s *store.Store, before time.Time, want int64) {
 			t.Helper()
 			if n, err := s.PruneEvents(t.Context(), before); err != nil || n != want {
 				t.Errorf("PruneEvents = %d, %v; want %d", n, err, want)
@@ -222,7 +231,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 		}
 		truncated := func(after int64) {
 			t.Helper()
-			for _, s := range []store.Store{d.s, other} {
+			for _, s := range []*store.Store{d.s, other} {
 				_, err := s.Events(t.Context(), after, 10)
 				if !errors.Is(err, store.ErrFeedTruncated) {
 					t.Errorf("Events after a pruned event: error %v, want ErrFeedTruncated", err)
@@ -231,7 +240,7 @@ func (h harness) testPruneEvents(t *testing.T) {
 		}
 		reads := func(after int64, want []store.Event) {
 			t.Helper()
-			for _, s := range []store.Store{d.s, other} {
+			for _, s := range []*store.Store{d.s, other} {
 				got, err := s.Events(t.Context(), after, 10)
 				if err != nil {
 					t.Errorf("Events(%d): %v", after, err)
@@ -280,9 +289,11 @@ func (h harness) testPruneEvents(t *testing.T) {
 // seen seq n never later finds an event with seq <= n, whichever handles
 // write, and Snapshot's keys and seq are consistent.
 func (h harness) testConcurrentFeed(t *testing.T) {
+	t.Parallel()
 	t.Run("concurrent writers on two handles never let a reader see a later commit get a smaller seq", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
-		writers := []store.Store{d.s, d.handle(t)}
+		writers := []*store.Store{d.s, d.handle(t)}
 		reader := d.handle(t)
 		const workers, rounds = 6, 15
 
@@ -341,7 +352,7 @@ func (h harness) testConcurrentFeed(t *testing.T) {
 		})
 
 		written := make([][]store.Event, workers)
-		race(workers, writers, func(i int, s store.Store) {
+		race(workers, writers, func(i int, s *store.Store) {
 			k := ks[i]
 			for range rounds {
 				next := newKey()

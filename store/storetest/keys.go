@@ -20,14 +20,14 @@ type keyed struct {
 
 func (k keyed) live() store.Key { return liveKeyOf(k.acct.ID, k.key, k.at) }
 
-func newKeyed(t *testing.T, d *db) keyed {
+func newKeyed(t testing.TB, d *db) keyed {
 	t.Helper()
 	k := newKey()
 	return keyed{acct: createAccount(t, d.s, &k), key: k, at: d.now()}
 }
 
 // wantLive checks the account's live key.
-func wantLive(t *testing.T, what string, s store.Store, accountID string, want store.Key) {
+func wantLive(t testing.TB, what string, s *store.Store, accountID string, want store.Key) {
 	t.Helper()
 	got, err := s.LiveKey(t.Context(), accountID)
 	if err != nil {
@@ -38,7 +38,7 @@ func wantLive(t *testing.T, what string, s store.Store, accountID string, want s
 }
 
 // wantNoNewEvents checks that nothing was recorded after seq.
-func wantNoNewEvents(t *testing.T, what string, s store.Store, seq int64) {
+func wantNoNewEvents(t testing.TB, what string, s *store.Store, seq int64) {
 	t.Helper()
 	if events := allEvents(t, s, seq); len(events) != 0 {
 		t.Errorf("%s recorded %s", what, describe(events))
@@ -46,7 +46,9 @@ func wantNoNewEvents(t *testing.T, what string, s store.Store, seq int64) {
 }
 
 func (h harness) testRotateKey(t *testing.T) {
+	t.Parallel()
 	t.Run("rotating with the live key revokes it and issues the next", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		seq := lastSeq(t, d.s)
@@ -72,6 +74,7 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("rotating without a current key revokes whichever key is live", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		d.clock.Advance(step)
@@ -92,6 +95,7 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("rotating without a current key when none is live just issues the next", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		for _, revokeFirst := range []bool{false, true} {
 			var a store.Account
@@ -117,6 +121,7 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("rotating with a key that is not the live key is refused and changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k, other := newKeyed(t, d), newKeyed(t, d)
 		former := k.key
@@ -150,6 +155,7 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("rotating with a current key when none is live is refused", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		if _, _, err := d.s.RevokeKey(t.Context(), k.acct.ID, &k.key.Hash); err != nil {
@@ -165,6 +171,7 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("rotating a key of an unknown account is not found", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		seq := lastSeq(t, d.s)
@@ -181,6 +188,7 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("of 64 concurrent rotations presenting the same key from two handles exactly one wins", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		seq := lastSeq(t, d.s)
@@ -190,7 +198,7 @@ func (h harness) testRotateKey(t *testing.T) {
 			nexts[i] = newKey()
 		}
 		won := make([]bool, len(nexts))
-		race(len(nexts), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(nexts), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			_, _, err := s.RotateKey(t.Context(), k.acct.ID, &k.key.Hash, nexts[i])
 			if err != nil && !errors.Is(err, store.ErrKeyNotLive) {
 				t.Errorf("RotateKey %d: %v, want success or ErrKeyNotLive", i, err)
@@ -226,10 +234,11 @@ func (h harness) testRotateKey(t *testing.T) {
 	})
 
 	t.Run("concurrent rotations without a current key leave exactly one live key", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		var fails atomic.Int32
-		race(32, []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(32, []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			if _, _, err := s.RotateKey(t.Context(), k.acct.ID, nil, newKey()); err != nil {
 				fails.Add(1)
 				t.Errorf("RotateKey %d: %v", i, err)
@@ -259,12 +268,14 @@ func (h harness) testRotateKey(t *testing.T) {
 }
 
 func (h harness) testRevokeKey(t *testing.T) {
+	t.Parallel()
 	for _, withCurrent := range []bool{true, false} {
 		name := "revoking with the live key revokes it"
 		if !withCurrent {
 			name = "revoking without a current key revokes the live key"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			d := h.fresh(t)
 			k, other := newKeyed(t, d), newKeyed(t, d)
 			seq := lastSeq(t, d.s)
@@ -292,6 +303,7 @@ func (h harness) testRevokeKey(t *testing.T) {
 	}
 
 	t.Run("revoking without a current key when none is live is no key, or no account", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		revoked := newKeyed(t, d).acct
 		if _, _, err := d.s.RevokeKey(t.Context(), revoked.ID, nil); err != nil {
@@ -316,6 +328,7 @@ func (h harness) testRevokeKey(t *testing.T) {
 	})
 
 	t.Run("revoking with a key that is not the live key is refused and changes nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k, other := newKeyed(t, d), newKeyed(t, d)
 		gone := newKeyed(t, d)
@@ -346,11 +359,12 @@ func (h harness) testRevokeKey(t *testing.T) {
 	})
 
 	t.Run("of concurrent revocations presenting the same key from two handles exactly one wins", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		seq := lastSeq(t, d.s)
 		var wins atomic.Int32
-		race(16, []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(16, []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			_, _, err := s.RevokeKey(t.Context(), k.acct.ID, &k.key.Hash)
 			switch {
 			case err == nil:
@@ -369,11 +383,13 @@ func (h harness) testRevokeKey(t *testing.T) {
 }
 
 func (h harness) testLiveKey(t *testing.T) {
+	t.Parallel()
 	t.Run("the live key is found from any handle, and none for accounts without one", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k := newKeyed(t, d)
 		bare := createAccount(t, d.s, nil)
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			wantLive(t, "keyed account", s, k.acct.ID, k.live())
 			_, err := s.LiveKey(t.Context(), bare.ID)
 			wantErr(t, "LiveKey of an account without a key", err, espresso.ErrNoKey)
@@ -384,7 +400,9 @@ func (h harness) testLiveKey(t *testing.T) {
 }
 
 func (h harness) testRecordUse(t *testing.T) {
+	t.Parallel()
 	t.Run("recording use raises the last use time and never lowers it", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k, other := newKeyed(t, d), newKeyed(t, d)
 		t1 := d.clock.Advance(step)
@@ -411,6 +429,7 @@ func (h harness) testRecordUse(t *testing.T) {
 	})
 
 	t.Run("recording use of unknown and revoked keys is ignored", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		k, gone := newKeyed(t, d), newKeyed(t, d)
 		if _, _, err := d.s.RevokeKey(t.Context(), gone.acct.ID, nil); err != nil {

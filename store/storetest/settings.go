@@ -12,7 +12,9 @@ import (
 )
 
 func (h harness) testSetting(t *testing.T) {
+	t.Parallel()
 	t.Run("a setting is created on first use and then read as stored, from any handle", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		value := []byte("first \x00 value")
 		calls := 0
@@ -23,7 +25,7 @@ func (h harness) testSetting(t *testing.T) {
 		if err != nil || !bytes.Equal(got, value) || calls != 1 {
 			t.Fatalf("Setting = %q, %v after %d calls of create; want %q after 1", got, err, calls, value)
 		}
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			got, err := s.Setting(t.Context(), "jwt-secret", func() ([]byte, error) {
 				t.Error("create called for a stored setting")
 				return []byte("other"), nil
@@ -35,6 +37,7 @@ func (h harness) testSetting(t *testing.T) {
 	})
 
 	t.Run("settings of different names are independent", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		for _, name := range []string{"a", "b", "a"} {
 			got, err := d.s.Setting(t.Context(), name, func() ([]byte, error) { return []byte("value of " + name), nil })
@@ -45,9 +48,10 @@ func (h harness) testSetting(t *testing.T) {
 	})
 
 	t.Run("concurrent get-or-create from two handles all get one value", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		got := make([][]byte, 16)
-		race(len(got), []store.Store{d.s, d.handle(t)}, func(i int, s store.Store) {
+		race(len(got), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
 			v, err := s.Setting(t.Context(), "instance-id", func() ([]byte, error) { return []byte(newNonce()), nil })
 			if err != nil {
 				t.Errorf("Setting %d: %v", i, err)
@@ -62,6 +66,7 @@ func (h harness) testSetting(t *testing.T) {
 	})
 
 	t.Run("a failing create returns its error and stores nothing", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
 		boom := errors.New("no entropy today")
 		_, err := d.s.Setting(t.Context(), "jwt-secret", func() ([]byte, error) { return nil, boom })
@@ -76,9 +81,11 @@ func (h harness) testSetting(t *testing.T) {
 }
 
 func (h harness) testPing(t *testing.T) {
+	t.Parallel()
 	t.Run("an open handle answers a ping", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
-		for _, s := range []store.Store{d.s, d.handle(t)} {
+		for _, s := range []*store.Store{d.s, d.handle(t)} {
 			if err := s.Ping(t.Context()); err != nil {
 				t.Errorf("Ping: %v", err)
 			}
@@ -87,9 +94,28 @@ func (h harness) testPing(t *testing.T) {
 }
 
 func (h harness) testWatch(t *testing.T) {
+	t.Parallel()
+	if !h.Pushes {
+		t.Run("on a database that does not push changes, Watch returns at once without calling notify", func(t *testing.T) {
+			t.Parallel()
+			d := h.fresh(t)
+			returned := make(chan struct{})
+			go func() {
+				defer close(returned)
+				d.s.Watch(t.Context(), func(missed bool) { t.Errorf("Watch called notify(%v)", missed) })
+			}()
+			select {
+			case <-returned:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Watch had not returned 30s after it was called, its context still live")
+			}
+		})
+		return
+	}
+
 	t.Run("a watcher is told of events committed through another handle and stops with its context", func(t *testing.T) {
+		t.Parallel()
 		d := h.fresh(t)
-		w := d.s.(store.Watcher) // Run checked
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		notified := make(chan bool, 1)
@@ -97,7 +123,7 @@ func (h harness) testWatch(t *testing.T) {
 		returned := make(chan struct{})
 		go func() {
 			defer close(returned)
-			w.Watch(ctx, func(missed bool) {
+			d.s.Watch(ctx, func(missed bool) {
 				if !inNotify.CompareAndSwap(false, true) {
 					t.Error("Watch called notify concurrently with itself")
 				}
@@ -127,6 +153,36 @@ func (h harness) testWatch(t *testing.T) {
 		case <-returned:
 		case <-time.After(30 * time.Second):
 			t.Fatal("Watch did not return within 30s of its context ending")
+		}
+	})
+
+	t.Run("a watcher stops when its store is closed", func(t *testing.T) {
+		t.Parallel()
+		d := h.fresh(t)
+		s := d.handle(t)
+		started := make(chan struct{}, 1)
+		returned := make(chan struct{})
+		go func() {
+			defer close(returned)
+			s.Watch(t.Context(), func(bool) {
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+			})
+		}()
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("Watch did not report that it listens within 30s")
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		select {
+		case <-returned:
+		case <-time.After(30 * time.Second):
+			t.Fatal("Watch did not return within 30s of its store being closed")
 		}
 	})
 }

@@ -1,22 +1,25 @@
-// Package storetest is the contract suite every store.Store backend passes.
-// A backend's test calls Run with a function that makes fresh databases:
+// Package storetest is the contract suite every store driver passes, run
+// through the *store.Store it backs. A driver's test calls Run with a
+// description of the backend:
 //
 //	func TestContract(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) storetest.Opener {
-//			dir := t.TempDir()
-//			return func(t *testing.T, now func() time.Time) store.Store {
-//				s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Now: now})
-//				if err != nil {
-//					t.Fatal(err)
+//		storetest.Run(t, storetest.Backend{
+//			NewDB: func(t testing.TB) storetest.Opener {
+//				dir := t.TempDir()
+//				return func(t testing.TB, now func() time.Time) *store.Store {
+//					s, err := sqlite.Open(t.Context(), dir, sqlite.Options{Now: now})
+//					if err != nil {
+//						t.Fatal(err)
+//					}
+//					return s
 //				}
-//				return s
-//			}
+//			},
 //		})
 //	}
 //
-// The suite migrates and closes the handles it opens itself. It relies on
-// nothing but the store.Store contract, so it runs unchanged against every
-// backend.
+// The suite migrates and closes the handles it opens itself. Every test
+// makes its own databases, so they all run in parallel. It relies on nothing
+// but the *store.Store contract, so it runs unchanged against every backend.
 package storetest
 
 import (
@@ -36,13 +39,24 @@ import (
 // Opener opens a new handle, as another process would, on the one database
 // this Opener stands for. The handle's clock is now. It calls t.Fatal if it
 // cannot; the suite closes the handle.
-type Opener func(t *testing.T, now func() time.Time) store.Store
+type Opener func(t testing.TB, now func() time.Time) *store.Store
 
-// Run runs the contract suite; newDB returns an Opener for a fresh, empty,
-// isolated database each time it is called (not yet migrated).
-func Run(t *testing.T, newDB func(t *testing.T) Opener) {
-	h := harness{newDB: newDB}
+// Backend describes the backend under test.
+type Backend struct {
+	// NewDB returns an Opener for a fresh, empty, isolated database (not
+	// yet migrated) each time it is called, from any goroutine.
+	NewDB func(t testing.TB) Opener
+	// Pushes says that the database pushes change notifications, so that
+	// Watch blocks and reports writes; without it, Watch must return at
+	// once.
+	Pushes bool
+}
+
+// Run runs the contract suite against b.
+func Run(t *testing.T, b Backend) {
+	h := harness{Backend: b}
 	t.Run("Migrate", h.testMigrate)
+	t.Run("Version", h.testVersion)
 	t.Run("Accounts", h.testAccounts)
 	t.Run("SignIn", h.testSignIn)
 	t.Run("RotateKey", h.testRotateKey)
@@ -55,11 +69,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 	t.Run("ConcurrentFeed", h.testConcurrentFeed)
 	t.Run("Setting", h.testSetting)
 	t.Run("Ping", h.testPing)
-	// Only backends that push notifications have Watch to test; the others'
-	// readers poll, which the feed tests cover.
-	if _, ok := h.fresh(t).s.(store.Watcher); ok {
-		t.Run("Watch", h.testWatch)
-	}
+	t.Run("Watch", h.testWatch)
+	t.Run("Errors", h.testErrors)
 }
 
 // Clock is a settable clock for tests; safe for concurrent use.
@@ -100,19 +111,17 @@ var start = time.Date(2031, 3, 4, 5, 6, 7, 891234567, time.FixedZone("UTC+05:30"
 // step is an odd clock step, again not a whole number of microseconds.
 const step = time.Second + 333*time.Microsecond + 777*time.Nanosecond
 
-type harness struct {
-	newDB func(t *testing.T) Opener
-}
+type harness struct{ Backend }
 
 // db is one database of a test, its clock and a first, migrated handle.
 type db struct {
 	open  Opener
 	clock *Clock
-	s     store.Store
+	s     *store.Store
 }
 
 // fresh returns a new migrated database.
-func (h harness) fresh(t *testing.T) *db {
+func (h harness) fresh(t testing.TB) *db {
 	t.Helper()
 	d := h.unmigrated(t)
 	d.s = d.handle(t)
@@ -123,13 +132,13 @@ func (h harness) fresh(t *testing.T) *db {
 }
 
 // unmigrated returns a new database without opening any handle.
-func (h harness) unmigrated(t *testing.T) *db {
+func (h harness) unmigrated(t testing.TB) *db {
 	t.Helper()
-	return &db{open: h.newDB(t), clock: NewClock(start)}
+	return &db{open: h.NewDB(t), clock: NewClock(start)}
 }
 
 // handle opens another handle on d, closed when t ends.
-func (d *db) handle(t *testing.T) store.Store {
+func (d *db) handle(t testing.TB) *store.Store {
 	t.Helper()
 	s := d.open(t, d.clock.Now)
 	if s == nil {
@@ -174,7 +183,7 @@ func newNonce() string { return randomHex(16) }
 
 // createAccount creates an account of a new wallet, with first as its key
 // unless nil.
-func createAccount(t *testing.T, s store.Store, first *store.NewKey) store.Account {
+func createAccount(t testing.TB, s *store.Store, first *store.NewKey) store.Account {
 	t.Helper()
 	a, _, err := s.CreateAccount(t.Context(), newWallet(), first)
 	if err != nil {
@@ -184,7 +193,7 @@ func createAccount(t *testing.T, s store.Store, first *store.NewKey) store.Accou
 }
 
 // wantErr checks that err is want (errors.Is) and has want's kind.
-func wantErr(t *testing.T, what string, err error, want *espresso.Error) {
+func wantErr(t testing.TB, what string, err error, want *espresso.Error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Errorf("%s: error %v, want %q", what, err, want)
@@ -196,7 +205,7 @@ func wantErr(t *testing.T, what string, err error, want *espresso.Error) {
 }
 
 // wantTime checks that got is want as a store reports it.
-func wantTime(t *testing.T, what string, got, want time.Time) {
+func wantTime(t testing.TB, what string, got, want time.Time) {
 	t.Helper()
 	if want.IsZero() {
 		if !got.IsZero() {
@@ -210,7 +219,7 @@ func wantTime(t *testing.T, what string, got, want time.Time) {
 }
 
 // wantKey checks every field of a key.
-func wantKey(t *testing.T, what string, got, want store.Key) {
+func wantKey(t testing.TB, what string, got, want store.Key) {
 	t.Helper()
 	if got.AccountID != want.AccountID {
 		t.Errorf("%s: AccountID = %q, want %q", what, got.AccountID, want.AccountID)
@@ -227,7 +236,7 @@ func wantKey(t *testing.T, what string, got, want store.Key) {
 }
 
 // wantAccount checks every field of an account.
-func wantAccount(t *testing.T, what string, got, want store.Account) {
+func wantAccount(t testing.TB, what string, got, want store.Account) {
 	t.Helper()
 	if got.ID != want.ID || got.WalletAddress != want.WalletAddress || got.Onboarded != want.Onboarded {
 		t.Errorf("%s = %+v, want %+v", what, got, want)
@@ -243,7 +252,7 @@ func liveKeyOf(accountID string, nk store.NewKey, created time.Time) store.Key {
 // wantEvents checks events against want, field by field; LastUsedAt is not
 // compared (events need not carry it) and Seq is compared only when the
 // wanted Seq is not zero.
-func wantEvents(t *testing.T, what string, got, want []store.Event) {
+func wantEvents(t testing.TB, what string, got, want []store.Event) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d events %v, want %d %v", what, len(got), describe(got), len(want), describe(want))
@@ -273,7 +282,7 @@ func describe(events []store.Event) string {
 }
 
 // allEvents reads the whole feed after `after`, a page at a time.
-func allEvents(t *testing.T, s store.Store, after int64) []store.Event {
+func allEvents(t testing.TB, s *store.Store, after int64) []store.Event {
 	t.Helper()
 	var all []store.Event
 	for {
@@ -295,7 +304,7 @@ func allEvents(t *testing.T, s store.Store, after int64) []store.Event {
 }
 
 // lastSeq returns the seq of the last event in the feed, via Snapshot.
-func lastSeq(t *testing.T, s store.Store) int64 {
+func lastSeq(t testing.TB, s *store.Store) int64 {
 	t.Helper()
 	_, seq, err := s.Snapshot(t.Context())
 	if err != nil {
@@ -329,7 +338,7 @@ func (m liveSet) apply(events []store.Event) {
 
 // wantSameLive checks that two live sets hold the same keys for the same
 // accounts, and at most one key per account.
-func wantSameLive(t *testing.T, what string, got, want liveSet) {
+func wantSameLive(t testing.TB, what string, got, want liveSet) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Errorf("%s: %d live keys, want %d", what, len(got), len(want))
@@ -352,7 +361,7 @@ func wantSameLive(t *testing.T, what string, got, want liveSet) {
 
 // race runs n calls of f concurrently, released together, call i on
 // handles[i%len(handles)], and waits for them.
-func race(n int, handles []store.Store, f func(i int, s store.Store)) {
+func race(n int, handles []*store.Store, f func(i int, s *store.Store)) {
 	var wg sync.WaitGroup
 	ready := make(chan struct{})
 	for i := range n {

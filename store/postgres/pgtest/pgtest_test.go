@@ -3,6 +3,7 @@ package pgtest
 import "testing"
 
 func TestWithParam_SetsTheParameterInBothConnectionStringForms(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"postgres://u@h:5432/db", "postgres://u@h:5432/db?search_path=s1"},
 		{"postgres://u@h:5432/db?sslmode=disable&search_path=old", "postgres://u@h:5432/db?search_path=s1&sslmode=disable"},

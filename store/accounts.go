@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/espresso-auth/espresso"
+)
+
+// CreateAccount creates the account of wallet and, when first is not nil,
+// issues first as the account's live key, in one transaction. It returns
+// the account and the events it recorded (one KeyIssued with first, none
+// without). espresso.ErrAccountExists, with nothing changed, if wallet
+// already has an account.
+func (s *Store) CreateAccount(ctx context.Context, wallet string, first *NewKey) (Account, []Event, error) {
+	kind := RowTx
+	if first != nil {
+		kind = FeedTx
+	}
+	var (
+		acct   Account
+		events []Event
+	)
+	err := s.write(ctx, "create account", kind, func(ctx context.Context, tx Tx, now time.Time) error {
+		a, err := insertAccount(ctx, tx, wallet, now)
+		if err != nil || first == nil {
+			acct, events = a, nil
+			return err
+		}
+		ev, err := issue(ctx, tx, a.ID, *first, now)
+		if err != nil {
+			return err
+		}
+		a.Onboarded = true
+		acct, events = a, []Event{ev}
+		return nil
+	})
+	if err != nil {
+		return Account{}, nil, err
+	}
+	return acct, events, nil
+}
+
+// insertAccount stores a new account of wallet, or fails with
+// espresso.ErrAccountExists.
+func insertAccount(ctx context.Context, tx Tx, wallet string, now time.Time) (Account, error) {
+	a := Account{ID: NewID(), WalletAddress: wallet, CreatedAt: now}
+	inserted, err := tx.InsertAccount(ctx, a)
+	if err != nil {
+		return Account{}, err
+	}
+	if !inserted {
+		return Account{}, espresso.ErrAccountExists
+	}
+	return a, nil
+}
+
+// AccountByWallet returns the account of wallet, or
+// espresso.ErrUserNotFound.
+func (s *Store) AccountByWallet(ctx context.Context, wallet string) (Account, error) {
+	var acct Account
+	err := s.read(ctx, "account by wallet", func(ctx context.Context, r Reader) error {
+		a, found, err := r.AccountByWallet(ctx, wallet)
+		acct = a
+		return orMissing(found, err, espresso.ErrUserNotFound)
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return acct, nil
+}
+
+// AccountByID returns the account with id, or espresso.ErrUserNotFound.
+func (s *Store) AccountByID(ctx context.Context, id string) (Account, error) {
+	var acct Account
+	err := s.read(ctx, "account by id", func(ctx context.Context, r Reader) (err error) {
+		acct, err = accountByID(ctx, r, id)
+		return err
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return acct, nil
+}
+
+// accountByID returns the account with id, or espresso.ErrUserNotFound. It
+// is how every operation checks that an account exists.
+func accountByID(ctx context.Context, r Reader, id string) (Account, error) {
+	a, found, err := r.AccountByID(ctx, id)
+	return a, orMissing(found, err, espresso.ErrUserNotFound)
+}
+
+// SignIn marks nonce as used (it stays recorded until expiresAt) and
+// returns the account of wallet, creating it without a key if it does not
+// exist; created says which. One transaction: of concurrent calls with the
+// same nonce exactly one succeeds, the others get ErrNonceUsed and change
+// nothing; of concurrent calls for one new wallet exactly one creates the
+// account and the others return it.
+func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time) (acct Account, created bool, err error) {
+	err = s.write(ctx, "sign in", RowTx, func(ctx context.Context, tx Tx, now time.Time) error {
+		acct, created = Account{}, false
+		recorded, err := tx.UseNonce(ctx, nonce, stored(expiresAt))
+		if err != nil {
+			return err
+		}
+		if !recorded {
+			return ErrNonceUsed
+		}
+		a, found, err := tx.AccountByWallet(ctx, wallet)
+		if err != nil || found {
+			acct = a
+			return err
+		}
+		a, err = insertAccount(ctx, tx, wallet, now)
+		if err == nil {
+			acct, created = a, true
+			return nil
+		}
+		if !errors.Is(err, espresso.ErrAccountExists) {
+			return err
+		}
+		// Another transaction created it since we looked, and committed
+		// (InsertAccount waited for it): a new read sees it.
+		a, found, err = tx.AccountByWallet(ctx, wallet)
+		acct = a
+		return orMissing(found, err, errors.New("the wallet's account exists but cannot be read"))
+	})
+	if err != nil {
+		return Account{}, false, err
+	}
+	return acct, created, nil
+}
+
+// orMissing returns err, or missing when a primitive succeeded but found
+// nothing.
+func orMissing(found bool, err, missing error) error {
+	if err == nil && !found {
+		return missing
+	}
+	return err
+}

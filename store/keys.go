@@ -1,0 +1,150 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/apikey"
+)
+
+// RotateKey revokes the account's live key and issues next in its place,
+// atomically, and returns the new key and the events recorded: KeyRevoked
+// (if a key was revoked), then KeyIssued. When current is not nil the
+// rotation happens only if current is, at commit time, the account's live
+// key; otherwise nothing changes and the error is ErrKeyNotLive. When
+// current is nil any live key is revoked (an account with no live key just
+// gets next). espresso.ErrUserNotFound if the account does not exist,
+// whether or not current is set. Of concurrent rotations presenting the same
+// current key, in any number of processes, exactly one succeeds.
+func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey.Hash, next NewKey) (Key, []Event, error) {
+	var (
+		key    Key
+		events []Event
+	)
+	err := s.write(ctx, "rotate key", FeedTx, func(ctx context.Context, tx Tx, now time.Time) error {
+		if _, err := accountByID(ctx, tx, accountID); err != nil {
+			return err
+		}
+		var recorded []Event
+		old, revoked, err := tx.RevokeLiveKey(ctx, accountID, current, now)
+		switch {
+		case err != nil:
+			return err
+		case revoked:
+			ev, err := record(ctx, tx, KeyRevoked, old, now)
+			if err != nil {
+				return err
+			}
+			recorded = append(recorded, ev)
+		case current != nil:
+			return ErrKeyNotLive
+		}
+		ev, err := issue(ctx, tx, accountID, next, now)
+		if err != nil {
+			return err
+		}
+		key, events = ev.Key, append(recorded, ev)
+		return nil
+	})
+	if err != nil {
+		return Key{}, nil, err
+	}
+	return key, events, nil
+}
+
+// RevokeKey revokes the account's live key and returns it (RevokedAt set)
+// and the KeyRevoked event. When current is not nil it must be that key, or
+// nothing changes and the error is ErrKeyNotLive (also for an unknown
+// account); when nil, espresso.ErrNoKey if the account has no live key,
+// espresso.ErrUserNotFound if it does not exist.
+func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (Key, []Event, error) {
+	var (
+		key    Key
+		events []Event
+	)
+	err := s.write(ctx, "revoke key", FeedTx, func(ctx context.Context, tx Tx, now time.Time) error {
+		old, revoked, err := tx.RevokeLiveKey(ctx, accountID, current, now)
+		switch {
+		case err != nil:
+			return err
+		case !revoked && current != nil:
+			return ErrKeyNotLive
+		case !revoked:
+			if _, err := accountByID(ctx, tx, accountID); err != nil {
+				return err
+			}
+			return espresso.ErrNoKey
+		}
+		ev, err := record(ctx, tx, KeyRevoked, old, now)
+		if err != nil {
+			return err
+		}
+		key, events = old, []Event{ev}
+		return nil
+	})
+	if err != nil {
+		return Key{}, nil, err
+	}
+	return key, events, nil
+}
+
+// issue stores nk as the account's live key, created at now, and records
+// its KeyIssued event, which it returns.
+func issue(ctx context.Context, tx Tx, accountID string, nk NewKey, now time.Time) (Event, error) {
+	k := Key{AccountID: accountID, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: now}
+	if err := tx.InsertKey(ctx, k); err != nil {
+		return Event{}, err
+	}
+	return record(ctx, tx, KeyIssued, k, now)
+}
+
+// record appends an event of kind about k to the key feed, recorded at now,
+// and returns it. Events do not carry LastUsedAt.
+func record(ctx context.Context, tx Tx, kind EventKind, k Key, now time.Time) (Event, error) {
+	k.LastUsedAt = time.Time{}
+	ev := Event{Kind: kind, Key: k}
+	seq, err := tx.AppendEvent(ctx, ev, now)
+	ev.Seq = seq
+	return ev, err
+}
+
+// LiveKey returns the account's live key: espresso.ErrNoKey if it has
+// none, espresso.ErrUserNotFound if the account does not exist.
+func (s *Store) LiveKey(ctx context.Context, accountID string) (Key, error) {
+	var key Key
+	err := s.read(ctx, "live key", func(ctx context.Context, r Reader) error {
+		k, found, err := r.LiveKey(ctx, accountID)
+		key = k
+		if err != nil || found {
+			return err
+		}
+		if _, err := accountByID(ctx, r, accountID); err != nil {
+			return err
+		}
+		return espresso.ErrNoKey
+	})
+	if err != nil {
+		return Key{}, err
+	}
+	return key, nil
+}
+
+// RecordUse raises the last use time of each key in uses to the time given
+// (never lowers it), in one transaction. Unknown or revoked keys are
+// ignored. Concurrent calls never deadlock: keys are updated in hash order.
+func (s *Store) RecordUse(ctx context.Context, uses map[apikey.Hash]time.Time) error {
+	if len(uses) == 0 {
+		return nil
+	}
+	ordered := make([]Use, 0, len(uses))
+	for h, at := range uses {
+		ordered = append(ordered, Use{Hash: h, At: stored(at)})
+	}
+	slices.SortFunc(ordered, func(a, b Use) int { return bytes.Compare(a.Hash[:], b.Hash[:]) })
+	return s.write(ctx, "record use", RowTx, func(ctx context.Context, tx Tx, _ time.Time) error {
+		return tx.RecordUse(ctx, ordered)
+	})
+}

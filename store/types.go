@@ -1,0 +1,62 @@
+package store
+
+import (
+	"time"
+
+	"github.com/espresso-auth/espresso/apikey"
+)
+
+// Account is a trading account, owned by exactly one Cardano wallet.
+type Account struct {
+	ID            string // a random UUID
+	WalletAddress string // bech32, as presented when the account was created
+	CreatedAt     time.Time
+	// Onboarded is true once the account has been issued an API key, ever.
+	Onboarded bool
+}
+
+// Key is the stored form of an API key: its hash and a masked form, never the
+// key itself.
+type Key struct {
+	AccountID  string
+	Hash       apikey.Hash
+	Masked     string // e.g. "dk_live_Ab3d…9xYz"
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never used (as far as storage knows)
+	RevokedAt  time.Time // zero: live
+}
+
+// NewKey is what a Store needs to record a freshly generated key.
+type NewKey struct {
+	Hash   apikey.Hash
+	Masked string
+}
+
+// EventKind says what happened to a key.
+type EventKind uint8
+
+// The kinds of key event.
+const (
+	KeyIssued  EventKind = iota + 1 // the key became the account's live key
+	KeyRevoked                      // the key stopped being valid, forever
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case KeyIssued:
+		return "issued"
+	case KeyRevoked:
+		return "revoked"
+	}
+	return "unknown"
+}
+
+// Event is one entry of the key feed. Seq is strictly increasing in commit
+// order across every process that writes to the same database, so a reader
+// that has applied every event up to Seq n and then reads events after n
+// misses nothing.
+type Event struct {
+	Seq  int64
+	Kind EventKind
+	Key  Key // for KeyRevoked, RevokedAt is set
+}
