@@ -55,7 +55,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if !errors.As(err, &ae) {
 		ae = byKind[espresso.KindOf(err)]
 	}
-	info(r).err = err
+	logRecord(r).setErr(err)
 	switch ae.Status {
 	case http.StatusInternalServerError:
 		log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)

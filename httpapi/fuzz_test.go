@@ -21,9 +21,10 @@ func knownCodes() map[int]int {
 // FuzzRequest drives the whole request path, from the request line and the
 // X-API-KEY header to the answer, against a real store: whatever arrives,
 // the answer is never a 5xx and is always JSON, in the {code, error} format
-// with a known code when it is not a success.
+// with a known code when it is not a success. The environment belongs to f:
+// its cleanup runs when fuzzing ends.
 func FuzzRequest(f *testing.F) {
-	e := newTestEnv(&testing.T{})
+	e := newTestEnv(f)
 	_, key := e.newAccount()
 	codes := knownCodes()
 	f.Add("GET", "/accounts/new-api-key", key)

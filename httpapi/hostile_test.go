@@ -100,7 +100,7 @@ func TestHostileRequests_Get4xxInThePlatformFormatAndChangeNothing(t *testing.T)
 
 // rawRequest writes a request byte for byte, so that paths and header
 // values Go's client would refuse or clean up reach the server as sent.
-func rawRequest(t *testing.T, addr, method, target string, headers []string) (int, http.Header, []byte) {
+func rawRequest(t testing.TB, addr, method, target string, headers []string) (int, http.Header, []byte) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
