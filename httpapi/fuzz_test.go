@@ -11,8 +11,7 @@ import (
 // knownCodes maps every code the server may answer with to its status.
 func knownCodes() map[int]int {
 	codes := map[int]int{}
-	for _, e := range []*apiError{errInvalid, errUnauthorized, errRateLimited, errUserNotFound, errInternal,
-		errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge} {
+	for _, e := range allErrors {
 		codes[e.Code] = e.Status
 	}
 	return codes

@@ -1,12 +1,10 @@
 package httpapi
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/keys"
 )
 
@@ -70,7 +68,7 @@ func handleGetAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
 		if !p.HasKey() {
 			var err error
 			if k, err = ks.LiveKey(r.Context(), p.AccountID); err != nil {
-				writeError(w, r, log, noKey(err))
+				writeError(w, r, log, err)
 				return
 			}
 		}
@@ -89,18 +87,9 @@ func handleRevokeAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, p Principal) {
 		revoked, err := ks.Revoke(r.Context(), p.AccountID, p.Presented())
 		if err != nil {
-			writeError(w, r, log, noKey(err))
+			writeError(w, r, log, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, revokeResponse{MaskedKey: revoked.Masked, RevokedAt: timestamp(revoked.RevokedAt)})
 	}
-}
-
-// noKey says "API key not found" rather than "User not found" when the
-// account exists but has no live key.
-func noKey(err error) error {
-	if errors.Is(err, espresso.ErrNoKey) {
-		return errNoKey
-	}
-	return err
 }
