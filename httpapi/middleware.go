@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"path"
 	"runtime/debug"
 	"time"
 )
@@ -121,52 +120,5 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-// route dispatches to mux, answering unknown paths (404) and wrong methods
-// (405, with Allow) in the platform's error format instead of ServeMux's
-// plain text, and refusing non-canonical paths instead of redirecting them.
-func route(mux *http.ServeMux, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if p == "" || p[0] != '/' || path.Clean(p) != p {
-			writeError(w, r, log, errNotFound)
-			return
-		}
-		h, pattern := mux.Handler(r)
-		if pattern == "" {
-			rec := &headerRecorder{header: http.Header{}}
-			h.ServeHTTP(rec, r)
-			if rec.status == http.StatusMethodNotAllowed {
-				w.Header()["Allow"] = rec.header["Allow"]
-				writeError(w, r, log, errMethodNotAllowed)
-				return
-			}
-			writeError(w, r, log, errNotFound)
-			return
-		}
-		r.Pattern = pattern
-		h.ServeHTTP(w, r)
-	})
-}
-
-// headerRecorder captures the status and headers of ServeMux's own 404 and
-// 405 handlers and drops their plain-text bodies.
-type headerRecorder struct {
-	header http.Header
-	status int
-}
-
-func (h *headerRecorder) Header() http.Header         { return h.header }
-func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
-
-// methodNotAllowed answers 405 for a method that a pattern would otherwise
-// accept.
-func methodNotAllowed(log *slog.Logger, allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		writeError(w, r, log, errMethodNotAllowed)
 	})
 }

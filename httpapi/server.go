@@ -40,9 +40,7 @@ func newHandler(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	mux := http.NewServeMux()
-	addRoutes(mux, d)
-	return recoverPanics(d.Logger, route(mux, d.Logger))
+	return recoverPanics(d.Logger, newRouter(routes(d), d.Logger))
 }
 
 // NewHTTPServer returns the http.Server espresso runs h with: timeouts so a
