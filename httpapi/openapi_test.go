@@ -79,3 +79,14 @@ func TestOpenAPI_KeepsTheSeedsContractAndListsEveryRoute(t *testing.T) {
 		t.Errorf("%d routes served, %d documented", nServed, len(documented))
 	}
 }
+
+func TestOpenAPI_IsNotCached(t *testing.T) {
+	e := newTestEnv(t)
+	resp, _ := e.do("GET", "/openapi.json", nil)
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store like every other answer", cc)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+}

@@ -15,21 +15,21 @@ import (
 // of hex.
 const maxBody = 16 << 10
 
-// decodeJSON reads a JSON object into v. An oversized body is errTooLarge;
-// anything else that is not a single object of the right field types is
-// errInvalid. Unknown fields are ignored, as the platform's clients may
-// send more than we read.
+// decodeJSON reads a JSON object into v. The body is read whole, up to
+// the limit, before any of it is parsed: an oversized body is errTooLarge
+// whatever it contains. Anything else that is not a single value of the
+// right field types is errInvalid. Unknown fields are ignored, as the
+// platform's clients may send more than we read.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the object")
-	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return errTooLarge
 	case err != nil:
+		return errInvalid
+	}
+	if json.Unmarshal(body, v) != nil {
 		return errInvalid
 	}
 	return nil

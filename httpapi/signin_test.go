@@ -277,9 +277,18 @@ func TestSignIn_MalformedBodiesAre400Or413(t *testing.T) {
 			}
 		}
 	}
-	big := `{"wallet_address": "` + strings.Repeat("a", 20<<10) + `"}`
-	if status, out := e.post("/accounts/signin/challenge", big); status != 413 || out["code"] != float64(4130) {
-		t.Errorf("20 KB body: %d %v", status, out)
+	// Oversized is 413 whatever the body holds: it is not parsed at all.
+	for name, big := range map[string]string{
+		"20 KB of JSON":           `{"wallet_address": "` + strings.Repeat("a", 20<<10) + `"}`,
+		"20 KB of text":           strings.Repeat("not JSON ", 20<<10/9),
+		"a JSON error then 20 KB": "}" + strings.Repeat(" ", 20<<10),
+		"an object then 20 KB":    `{"wallet_address": "a"}` + strings.Repeat(" ", 20<<10),
+	} {
+		for _, path := range []string{"/accounts/signin", "/accounts/signin/challenge"} {
+			if status, out := e.post(path, big); status != 413 || out["code"] != float64(4130) {
+				t.Errorf("%s to %s: %d %v", name, path, status, out)
+			}
+		}
 	}
 }
 
