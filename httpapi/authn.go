@@ -5,45 +5,86 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/apikey"
+	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/sessions"
 )
 
-// principal returns the account an authenticated request acts for. It
-// lives in the request's log record, which saves a request copy per call.
-func principal(r *http.Request) auth.Principal { return info(r).principal }
+// Principal is whom an authenticated request acts for: the account, and the
+// API key it presented, if it presented one.
+type Principal struct {
+	AccountID string
+	Key       keys.Info // zero when the request presented only a session token
+}
 
-// requireAuth lets a request through only with valid credentials: an API key
-// in X-API-KEY, a session token in Authorization (bare, as the platform's web
-// app sends it, or after "Bearer "), or both, in which case both must be
-// valid and belong to the same account. Anything else, a repeated header
-// included, gets 4010 whatever the reason: the answer must not help anyone
-// probe for keys.
-func requireAuth(keys *auth.Service, tokens *auth.Tokens, log *slog.Logger, next http.Handler) http.Handler {
+// HasKey reports whether the principal presented an API key.
+func (p Principal) HasKey() bool { return p.Key.Masked != "" }
+
+// Presented returns the hash of the key the principal presented, or nil if
+// it presented none: the current key that a rotation or revocation must
+// find live.
+func (p Principal) Presented() *apikey.Hash {
+	if !p.HasKey() {
+		return nil
+	}
+	return &p.Key.Hash
+}
+
+// authedHandler is a handler that acts for an authenticated principal,
+// which it receives as an argument: it never looks for it elsewhere.
+type authedHandler func(w http.ResponseWriter, r *http.Request, p Principal)
+
+// authenticator checks the credentials of requests.
+type authenticator struct {
+	keys     *keys.Service
+	sessions *sessions.Service
+	log      *slog.Logger
+}
+
+// authed lets a request through to h only with valid credentials, and
+// hands h the principal they name. It also records the principal in the
+// access log's record, when the request has one: the log reads what
+// authentication decided, never the other way round.
+func (a authenticator) authed(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apiKeys, authz := r.Header.Values("X-Api-Key"), r.Header.Values("Authorization")
-		if len(apiKeys) > 1 || len(authz) > 1 || len(apiKeys)+len(authz) == 0 {
-			writeError(w, r, log, errUnauthorized)
+		p, err := a.authenticate(r)
+		if err != nil {
+			writeError(w, r, a.log, err)
 			return
 		}
-		var p auth.Principal
-		if len(apiKeys) == 1 {
-			var err error
-			if p, err = keys.VerifyKey(r.Context(), apiKeys[0]); err != nil {
-				writeError(w, r, log, err)
-				return
-			}
-		}
-		if len(authz) == 1 {
-			c, err := tokens.Verify(bearer(authz[0]))
-			if err != nil || (p.AccountID != "" && p.AccountID != c.AccountID) {
-				writeError(w, r, log, errUnauthorized)
-				return
-			}
-			p.AccountID = c.AccountID
-		}
-		info(r).principal = p
-		next.ServeHTTP(w, r)
+		logRecord(r).setPrincipal(p)
+		h(w, r, p)
 	})
+}
+
+// authenticate accepts an API key in X-API-KEY, a session token in
+// Authorization (bare, as the platform's web app sends it, or after
+// "Bearer "), or both, in which case both must be valid and belong to the
+// same account. Anything else, a repeated header included, is
+// espresso.ErrUnauthorized whatever the reason: the answer must not help
+// anyone probe for keys.
+func (a authenticator) authenticate(r *http.Request) (Principal, error) {
+	apiKeys, authz := r.Header.Values("X-Api-Key"), r.Header.Values("Authorization")
+	if len(apiKeys) > 1 || len(authz) > 1 || len(apiKeys)+len(authz) == 0 {
+		return Principal{}, espresso.ErrUnauthorized
+	}
+	var p Principal
+	if len(apiKeys) == 1 {
+		k, err := a.keys.Verify(r.Context(), apiKeys[0])
+		if err != nil {
+			return Principal{}, err
+		}
+		p = Principal{AccountID: k.AccountID, Key: k}
+	}
+	if len(authz) == 1 {
+		c, err := a.sessions.VerifyToken(bearer(authz[0]))
+		if err != nil || (p.AccountID != "" && p.AccountID != c.AccountID) {
+			return Principal{}, espresso.ErrUnauthorized
+		}
+		p.AccountID = c.AccountID
+	}
+	return p, nil
 }
 
 // bearer strips an optional, case-insensitive "Bearer " scheme.

@@ -13,9 +13,11 @@ import (
 // against GET /healthz on the same handler: the cost a key adds to a
 // request, without the network.
 func BenchmarkServeHTTP(b *testing.B) {
-	e := newTestEnv(&testing.T{})
+	e := newTestEnv(b)
 	_, key := e.newAccount()
-	h := NewServer(Deps{Keys: e.keys, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	d := e.deps
+	d.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := NewServer(d)
 	for _, bc := range []struct {
 		name, path string
 		header     http.Header

@@ -36,26 +36,59 @@ var (
 	errTooLarge         = &apiError{http.StatusRequestEntityTooLarge, 4130, "Request body too large"}
 )
 
-// byKind answers a domain error that is not already an *apiError.
+// allErrors is every answer above: the codes a client may see.
+var allErrors = []*apiError{errInvalid, errUnauthorized, errRateLimited, errUserNotFound, errInternal,
+	errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge}
+
+// byError answers the domain's named errors, the specific meanings first:
+// "no such account" and "no key" are both NotFound, but not the same answer.
+var byError = []struct {
+	err error
+	api *apiError
+}{
+	{espresso.ErrUnauthorized, errUnauthorized},
+	{espresso.ErrUserNotFound, errUserNotFound},
+	{espresso.ErrNoKey, errNoKey},
+	{espresso.ErrAccountExists, errConflict},
+	{espresso.ErrRateLimited, errRateLimited},
+}
+
+// byKind answers any other domain error by its kind. A kind missing here
+// is a bug, answered as one (5000).
 var byKind = map[espresso.Kind]*apiError{
 	espresso.Invalid:      errInvalid,
 	espresso.Unauthorized: errUnauthorized,
-	espresso.NotFound:     errUserNotFound,
+	espresso.NotFound:     errNotFound,
 	espresso.Conflict:     errConflict,
 	espresso.RateLimited:  errRateLimited,
 	espresso.Unavailable:  errUnavailable,
 	espresso.Internal:     errInternal,
 }
 
+// answerFor is the error table: an *apiError answers as itself; then the
+// named errors (errors.Is); then the kind; anything else is 5000.
+func answerFor(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	for _, e := range byError {
+		if errors.Is(err, e.err) {
+			return e.api
+		}
+	}
+	if ae, ok := byKind[espresso.KindOf(err)]; ok {
+		return ae
+	}
+	return errInternal
+}
+
 // writeError is the one place an error becomes an HTTP answer. Internal and
 // unavailable errors are logged with their detail; the client only ever
 // sees the code table's message.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = byKind[espresso.KindOf(err)]
-	}
-	info(r).err = err
+	ae := answerFor(err)
+	logRecord(r).setErr(err)
 	switch ae.Status {
 	case http.StatusInternalServerError:
 		log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)

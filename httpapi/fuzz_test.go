@@ -11,8 +11,7 @@ import (
 // knownCodes maps every code the server may answer with to its status.
 func knownCodes() map[int]int {
 	codes := map[int]int{}
-	for _, e := range []*apiError{errInvalid, errUnauthorized, errRateLimited, errUserNotFound, errInternal,
-		errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge} {
+	for _, e := range allErrors {
 		codes[e.Code] = e.Status
 	}
 	return codes
@@ -21,9 +20,10 @@ func knownCodes() map[int]int {
 // FuzzRequest drives the whole request path, from the request line and the
 // X-API-KEY header to the answer, against a real store: whatever arrives,
 // the answer is never a 5xx and is always JSON, in the {code, error} format
-// with a known code when it is not a success.
+// with a known code when it is not a success. The environment belongs to f:
+// its cleanup runs when fuzzing ends.
 func FuzzRequest(f *testing.F) {
-	e := newTestEnv(&testing.T{})
+	e := newTestEnv(f)
 	_, key := e.newAccount()
 	codes := knownCodes()
 	f.Add("GET", "/accounts/new-api-key", key)

@@ -16,10 +16,11 @@ import (
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/internal/clock"
+	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/store/sqlite"
-	"github.com/espresso-auth/espresso/store/storetest"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
@@ -44,25 +45,27 @@ func (b *syncBuffer) String() string {
 // testEnv is the HTTP interface over a real SQLite store in a temp dir,
 // with its key replica following the feed.
 type testEnv struct {
-	t      *testing.T
-	dir    string
-	st     *store.Store
-	keys   *auth.Service
-	tokens *auth.Tokens
-	clock  *storetest.Clock // the clock of sign-in, tokens and rate limits
-	h      http.Handler
-	srv    *httptest.Server
-	logs   *syncBuffer
+	t        testing.TB
+	dir      string
+	st       *store.Store
+	keys     *keys.Service
+	sessions *sessions.Service
+	clock    *clock.Fake // the clock of sign-in, tokens and rate limits
+	deps     Deps
+	h        http.Handler
+	srv      *httptest.Server
+	logs     *syncBuffer
 }
 
 // testSecret signs the test servers' tokens.
 const testSecret = "0123456789abcdef0123456789abcdef"
 
 // newTestEnv starts a server whose sign-in rate limit is high enough not to
-// get in the way; newTestEnvWith sets it.
-func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, 100_000) }
+// get in the way; newTestEnvWith sets it. Everything it starts is stopped,
+// and waited for, when t's cleanup runs.
+func newTestEnv(t testing.TB) *testEnv { return newTestEnvWith(t, 100_000) }
 
-func newTestEnvWith(t *testing.T, signInRate int) *testEnv {
+func newTestEnvWith(t testing.TB, signInRate int) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -75,32 +78,31 @@ func newTestEnvWith(t *testing.T, signInRate int) *testEnv {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	keys, err := auth.New(ctx, st, auth.Options{Env: apikey.Live, Logger: log})
+	ks := keys.New(st, keys.Options{Env: apikey.Live, Logger: log})
+	if err := ks.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock := clock.NewFake(time.Now())
+	ss, err := sessions.New(st, []byte(testSecret), sessions.Options{Network: wallet.Mainnet,
+		PublicURL: "https://api.example.test", TokenTTL: time.Hour, Clock: clock, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { keys.Run(ctx); close(done) }()
-	clock := storetest.NewClock(time.Now())
-	tokens, err := auth.NewTokens([]byte(testSecret), time.Hour, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signIn, err := auth.NewSignIn(st, tokens, auth.SignInOptions{Network: wallet.Mainnet, PublicURL: "https://api.example.test", Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := NewServer(Deps{Keys: keys, Tokens: tokens, SignIn: signIn, Logger: log, SignInRate: signInRate, Now: clock.Now})
+	var wg sync.WaitGroup
+	wg.Go(func() { ks.Run(ctx) })
+	wg.Go(func() { ss.Run(ctx) })
+	d := Deps{Keys: ks, Sessions: ss, Logger: log, SignInRate: signInRate, Now: clock.Now}
+	h := NewServer(d)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config = NewHTTPServer(h, nil)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
-		<-done
+		wg.Wait()
 		st.Close()
 	})
-	return &testEnv{t: t, dir: dir, st: st, keys: keys, tokens: tokens, clock: clock, h: h, srv: srv, logs: logs}
+	return &testEnv{t: t, dir: dir, st: st, keys: ks, sessions: ss, clock: clock, deps: d, h: h, srv: srv, logs: logs}
 }
 
 // newWallet returns a fresh mainnet payment address.
@@ -114,14 +116,15 @@ func newWallet(t testing.TB) string {
 }
 
 // newAccount creates an account with its first key, as the operator CLI
-// would (from outside the server's replica).
+// would: through a keys service of its own, so that the server learns of
+// the key from the feed, not from its own write.
 func (e *testEnv) newAccount() (accountID, key string) {
 	e.t.Helper()
-	acct, issued, err := auth.CreateAccount(context.Background(), e.st, apikey.Live, newWallet(e.t))
+	issued, err := keys.New(e.st, keys.Options{Env: apikey.Live}).CreateAccount(context.Background(), newWallet(e.t))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return acct.ID, issued.Key.String()
+	return issued.AccountID, issued.Key.String()
 }
 
 // do sends a request with the given headers and returns the status and body.
@@ -166,7 +169,7 @@ func errorBody(t testing.TB, body []byte) (code int, msg string) {
 
 // openRaw opens the test database directly, for tests that inspect or
 // sabotage it.
-func openRaw(t *testing.T, e *testEnv) *sql.DB {
+func openRaw(t testing.TB, e *testEnv) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.dir, sqlite.FileName)+"?_pragma=busy_timeout(5000)")
 	if err != nil {

@@ -23,12 +23,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		body = []byte(`{"code":5000,"error":"Internal Server Error"}`)
 		status = http.StatusInternalServerError
 	}
+	writeBody(w, status, body)
+	_, _ = io.WriteString(w, "\n")
+}
+
+// writeBody answers status with a JSON body, with the headers every answer
+// carries.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	_, _ = io.WriteString(w, "\n")
 }
 
 // jsonAppender is implemented by answers on hot paths that encode

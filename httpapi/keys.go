@@ -1,13 +1,11 @@
 package httpapi
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/espresso-auth/espresso"
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/keys"
 )
 
 // newAPIKeyResponse is the seed's CreateNewAPIKeyResponse, byte for byte:
@@ -20,17 +18,16 @@ type newAPIKeyResponse struct {
 // handleNewAPIKey rotates the caller's key: the key presented stops working
 // at the instant the new one is committed, and the new key is answered only
 // after that commit.
-func handleNewAPIKey(keys *auth.Service, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principal(r)
-		issued, err := keys.Rotate(r.Context(), p.AccountID, p.Presented())
+func handleNewAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, p Principal) {
+		issued, err := ks.Rotate(r.Context(), p.AccountID, p.Presented())
 		if err != nil {
 			writeError(w, r, log, err)
 			return
 		}
-		info(r).newKey = issued.Key.Mask()
+		logRecord(r).setNewKey(issued.Masked)
 		writeJSON(w, http.StatusOK, newAPIKeyResponse{APIKey: issued.Key.String(), CreatedAt: timestamp(issued.CreatedAt)})
-	})
+	}
 }
 
 // keyInfo describes the live key without revealing it. It encodes itself:
@@ -65,19 +62,18 @@ func (k keyInfo) appendJSON(b []byte) []byte {
 
 // handleGetAPIKey answers "is this key valid, and whose is it?" from the
 // replica alone when the caller presented the key.
-func handleGetAPIKey(keys *auth.Service, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principal(r)
+func handleGetAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, p Principal) {
 		k := p.Key
 		if !p.HasKey() {
 			var err error
-			if k, err = keys.LiveKey(r.Context(), p.AccountID); err != nil {
-				writeError(w, r, log, noKey(err))
+			if k, err = ks.LiveKey(r.Context(), p.AccountID); err != nil {
+				writeError(w, r, log, err)
 				return
 			}
 		}
 		writeJSON(w, http.StatusOK, keyInfo{p.AccountID, k.Masked, k.CreatedAt, k.LastUsedAt})
-	})
+	}
 }
 
 type revokeResponse struct {
@@ -87,23 +83,13 @@ type revokeResponse struct {
 
 // handleRevokeAPIKey is the kill switch for a leaked key: it stops working
 // before the answer is sent.
-func handleRevokeAPIKey(keys *auth.Service, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principal(r)
-		revoked, err := keys.Revoke(r.Context(), p.AccountID, p.Presented())
+func handleRevokeAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, p Principal) {
+		revoked, err := ks.Revoke(r.Context(), p.AccountID, p.Presented())
 		if err != nil {
-			writeError(w, r, log, noKey(err))
+			writeError(w, r, log, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, revokeResponse{MaskedKey: revoked.Masked, RevokedAt: timestamp(revoked.RevokedAt)})
-	})
-}
-
-// noKey says "API key not found" rather than "User not found" when the
-// account exists but has no live key.
-func noKey(err error) error {
-	if errors.Is(err, espresso.ErrNoKey) {
-		return errNoKey
 	}
-	return err
 }

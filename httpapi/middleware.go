@@ -4,31 +4,46 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"path"
 	"runtime/debug"
 	"time"
-
-	"github.com/espresso-auth/espresso/auth"
 )
 
-// requestInfo collects what the access log says about a request. Handlers
-// and the authentication step fill it in; only masked keys go in it.
+// requestInfo collects what the access log says about a request. Only
+// logRequests makes one; the steps that know something (authentication,
+// handlers, writeError) record it there if it exists, through methods that
+// do nothing on a nil record. Only masked keys go in it.
 type requestInfo struct {
-	status    int
-	principal auth.Principal // set by the authentication step
-	newKey    string         // masked: the key a rotation issued
-	err       error
+	status  int
+	account string // the principal's, as authentication decided
+	key     string // masked: the key the principal presented
+	newKey  string // masked: the key a rotation issued
+	err     error
 }
 
 type infoKey struct{}
 
-// info returns the request's log record (a throwaway one outside logRequests,
-// so handlers never need to check).
-func info(r *http.Request) *requestInfo {
-	if ri, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
-		return ri
+// logRecord returns the request's log record, or nil outside logRequests.
+func logRecord(r *http.Request) *requestInfo {
+	ri, _ := r.Context().Value(infoKey{}).(*requestInfo)
+	return ri
+}
+
+func (ri *requestInfo) setPrincipal(p Principal) {
+	if ri != nil {
+		ri.account, ri.key = p.AccountID, p.Key.Masked
 	}
-	return &requestInfo{}
+}
+
+func (ri *requestInfo) setNewKey(masked string) {
+	if ri != nil {
+		ri.newKey = masked
+	}
+}
+
+func (ri *requestInfo) setErr(err error) {
+	if ri != nil {
+		ri.err = err
+	}
 }
 
 // statusWriter remembers the status a handler wrote.
@@ -67,11 +82,11 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			// An integer: slog encodes floats through encoding/json.
 			slog.Int64("duration_us", time.Since(start).Microseconds()),
 		)
-		if p := ri.principal; p.AccountID != "" {
-			attrs = append(attrs, slog.String("account_id", p.AccountID))
+		if ri.account != "" {
+			attrs = append(attrs, slog.String("account_id", ri.account))
 		}
-		if p := ri.principal; p.HasKey() {
-			attrs = append(attrs, slog.String("key", p.Key.Masked))
+		if ri.key != "" {
+			attrs = append(attrs, slog.String("key", ri.key))
 		}
 		if ri.newKey != "" {
 			attrs = append(attrs, slog.String("new_key", ri.newKey))
@@ -105,52 +120,5 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-// route dispatches to mux, answering unknown paths (404) and wrong methods
-// (405, with Allow) in the platform's error format instead of ServeMux's
-// plain text, and refusing non-canonical paths instead of redirecting them.
-func route(mux *http.ServeMux, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if p == "" || p[0] != '/' || path.Clean(p) != p {
-			writeError(w, r, log, errNotFound)
-			return
-		}
-		h, pattern := mux.Handler(r)
-		if pattern == "" {
-			rec := &headerRecorder{header: http.Header{}}
-			h.ServeHTTP(rec, r)
-			if rec.status == http.StatusMethodNotAllowed {
-				w.Header()["Allow"] = rec.header["Allow"]
-				writeError(w, r, log, errMethodNotAllowed)
-				return
-			}
-			writeError(w, r, log, errNotFound)
-			return
-		}
-		r.Pattern = pattern
-		h.ServeHTTP(w, r)
-	})
-}
-
-// headerRecorder captures the status and headers of ServeMux's own 404 and
-// 405 handlers and drops their plain-text bodies.
-type headerRecorder struct {
-	header http.Header
-	status int
-}
-
-func (h *headerRecorder) Header() http.Header         { return h.header }
-func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
-
-// methodNotAllowed answers 405 for a method that a pattern would otherwise
-// accept.
-func methodNotAllowed(log *slog.Logger, allow string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		writeError(w, r, log, errMethodNotAllowed)
 	})
 }

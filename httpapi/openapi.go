@@ -13,7 +13,6 @@ var openAPI []byte
 
 func handleOpenAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openAPI)
+		writeBody(w, http.StatusOK, openAPI)
 	})
 }

@@ -1,27 +1,138 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
+	"path"
+	"slices"
+	"strings"
 )
 
-// addRoutes lists every route the server answers.
-func addRoutes(mux *http.ServeMux, d Deps) {
-	authed := func(h http.Handler) http.Handler { return requireAuth(d.Keys, d.Tokens, d.Logger, h) }
+// route is one entry of the server's route table.
+type route struct {
+	method, path string
+	handler      http.Handler
+	// refused marks a method refused on purpose: it answers 405 and is not
+	// served, documented or listed in Allow. It exists to override what
+	// ServeMux would otherwise do (a GET pattern also answers HEAD).
+	refused bool
+}
+
+func (rt route) pattern() string { return rt.method + " " + rt.path }
+
+// routes is every route the server answers, in one table: the mux is
+// built from it, and the tests read it (every served route is documented).
+func routes(d Deps) []route {
+	a := authenticator{keys: d.Keys, sessions: d.Sessions, log: d.Logger}
 	limit := func(h http.Handler) http.Handler {
 		return limited(newRateLimiter(d.SignInRate, d.Now), d.TrustedProxies, d.Logger, h)
 	}
+	return []route{
+		{method: "GET", path: "/healthz", handler: handleHealthz()},
+		{method: "GET", path: "/readyz", handler: handleReadyz(d)},
+		{method: "GET", path: "/openapi.json", handler: handleOpenAPI()},
 
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(d))
-	mux.Handle("GET /openapi.json", handleOpenAPI())
+		{method: "GET", path: "/accounts/new-api-key", handler: a.authed(handleNewAPIKey(d.Keys, d.Logger))},
+		// HEAD would rotate the key and throw the new one away with the
+		// body.
+		{method: "HEAD", path: "/accounts/new-api-key", refused: true},
+		{method: "GET", path: "/accounts/api-key", handler: a.authed(handleGetAPIKey(d.Keys, d.Logger))},
+		{method: "DELETE", path: "/accounts/api-key", handler: a.authed(handleRevokeAPIKey(d.Keys, d.Logger))},
 
-	mux.Handle("GET /accounts/new-api-key", authed(handleNewAPIKey(d.Keys, d.Logger)))
-	// A GET pattern also answers HEAD, which would rotate the key and throw
-	// the new one away with the body: refuse it.
-	mux.Handle("HEAD /accounts/new-api-key", methodNotAllowed(d.Logger, "GET"))
-	mux.Handle("GET /accounts/api-key", authed(handleGetAPIKey(d.Keys, d.Logger)))
-	mux.Handle("DELETE /accounts/api-key", authed(handleRevokeAPIKey(d.Keys, d.Logger)))
-
-	mux.Handle("POST /accounts/signin/challenge", limit(handleChallenge(d.SignIn, d.Logger)))
-	mux.Handle("POST /accounts/signin", limit(handleSignIn(d.SignIn, d.Logger)))
+		{method: "POST", path: "/accounts/signin/challenge", handler: limit(handleChallenge(d.Sessions, d.Logger))},
+		{method: "POST", path: "/accounts/signin", handler: limit(handleSignIn(d.Sessions, d.Logger))},
+	}
 }
+
+// router dispatches requests along a route table, answering unknown paths
+// (404) and wrong methods (405, with Allow) in the platform's error format
+// instead of ServeMux's plain text, and refusing non-canonical paths
+// instead of redirecting them.
+type router struct {
+	mux   *http.ServeMux
+	allow map[string]string // path → the Allow header of its 405s
+	log   *slog.Logger
+}
+
+// newRouter registers every route of table on a new ServeMux.
+func newRouter(table []route, log *slog.Logger) *router {
+	rt := &router{mux: http.NewServeMux(), allow: allowed(table), log: log}
+	for _, r := range table {
+		h := r.handler
+		if r.refused {
+			h = rt.methodNotAllowed(r.path)
+		}
+		rt.mux.Handle(r.pattern(), h)
+	}
+	return rt
+}
+
+// allowed returns, for each path of table, the methods it serves: a GET
+// also serves HEAD, unless HEAD is refused.
+func allowed(table []route) map[string]string {
+	methods := map[string][]string{}
+	refused := map[string]bool{}
+	for _, r := range table {
+		if r.refused {
+			refused[r.pattern()] = true
+			continue
+		}
+		methods[r.path] = append(methods[r.path], r.method)
+		if r.method == http.MethodGet {
+			methods[r.path] = append(methods[r.path], http.MethodHead)
+		}
+	}
+	allow := map[string]string{}
+	for p, ms := range methods {
+		ms = slices.DeleteFunc(ms, func(m string) bool { return refused[m+" "+p] })
+		slices.Sort(ms)
+		allow[p] = strings.Join(slices.Compact(ms), ", ")
+	}
+	return allow
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if p == "" || p[0] != '/' || path.Clean(p) != p {
+		writeError(w, r, rt.log, errNotFound)
+		return
+	}
+	h, pattern := rt.mux.Handler(r)
+	if pattern == "" {
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status != http.StatusMethodNotAllowed {
+			writeError(w, r, rt.log, errNotFound)
+			return
+		}
+		if allow, ok := rt.allow[p]; ok {
+			w.Header().Set("Allow", allow)
+		} else {
+			w.Header()["Allow"] = rec.header["Allow"]
+		}
+		writeError(w, r, rt.log, errMethodNotAllowed)
+		return
+	}
+	r.Pattern = pattern
+	h.ServeHTTP(w, r)
+}
+
+// methodNotAllowed answers 405 for a method refused on path.
+func (rt *router) methodNotAllowed(path string) http.Handler {
+	allow := rt.allow[path]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, r, rt.log, errMethodNotAllowed)
+	})
+}
+
+// headerRecorder captures the status and headers of ServeMux's own 404 and
+// 405 handlers and drops their plain-text bodies.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }

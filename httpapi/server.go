@@ -1,6 +1,6 @@
-// Package httpapi is espresso's HTTP interface: the routes, their handlers,
-// authentication of requests, and the table that turns errors into the
-// platform's {"code", "error"} answers.
+// Package httpapi is espresso's HTTP interface: the route table, the
+// handlers, authentication of requests, and the table that turns errors
+// into the platform's {"code", "error"} answers.
 package httpapi
 
 import (
@@ -10,15 +10,15 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/sessions"
 )
 
 // Deps are what the HTTP interface needs.
 type Deps struct {
-	Keys   *auth.Service
-	Tokens *auth.Tokens
-	SignIn *auth.SignIn
-	Logger *slog.Logger
+	Keys     *keys.Service
+	Sessions *sessions.Service
+	Logger   *slog.Logger
 	// SignInRate is how many challenge and sign-in requests a client IP may
 	// make a minute (each has its own budget); default 30.
 	SignInRate int
@@ -29,16 +29,18 @@ type Deps struct {
 
 // NewServer returns the handler for every route, with request logging and
 // panic recovery around it.
-func NewServer(d Deps) http.Handler {
+func NewServer(d Deps) http.Handler { return logRequests(d.Logger, newHandler(d)) }
+
+// newHandler is NewServer without the access log: nothing but the log
+// depends on it.
+func newHandler(d Deps) http.Handler {
 	if d.SignInRate <= 0 {
 		d.SignInRate = 30
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	mux := http.NewServeMux()
-	addRoutes(mux, d)
-	return logRequests(d.Logger, recoverPanics(d.Logger, route(mux, d.Logger)))
+	return recoverPanics(d.Logger, newRouter(routes(d), d.Logger))
 }
 
 // NewHTTPServer returns the http.Server espresso runs h with: timeouts so a

@@ -8,28 +8,28 @@ import (
 	"net/http"
 	"net/netip"
 
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/sessions"
 )
 
 // maxBody bounds every request body: a sign-in's signature is at most 8 KiB
 // of hex.
 const maxBody = 16 << 10
 
-// decodeJSON reads a JSON object into v. An oversized body is errTooLarge;
-// anything else that is not a single object of the right field types is
-// errInvalid. Unknown fields are ignored, as the platform's clients may
-// send more than we read.
+// decodeJSON reads a JSON object into v. The body is read whole, up to
+// the limit, before any of it is parsed: an oversized body is errTooLarge
+// whatever it contains. Anything else that is not a single value of the
+// right field types is errInvalid. Unknown fields are ignored, as the
+// platform's clients may send more than we read.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the object")
-	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return errTooLarge
 	case err != nil:
+		return errInvalid
+	}
+	if json.Unmarshal(body, v) != nil {
 		return errInvalid
 	}
 	return nil
@@ -59,7 +59,7 @@ type challengeResponse struct {
 
 // handleChallenge hands out a message for the wallet to sign. It writes
 // nothing to storage.
-func handleChallenge(s *auth.SignIn, log *slog.Logger) http.Handler {
+func handleChallenge(s *sessions.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req challengeRequest
 		if err := decodeJSON(w, r, &req); err != nil {
@@ -96,7 +96,7 @@ type signInResponse struct {
 
 // handleSignIn checks a wallet's signature of a challenge and answers with a
 // session token.
-func handleSignIn(s *auth.SignIn, log *slog.Logger) http.Handler {
+func handleSignIn(s *sessions.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req signInRequest
 		if err := decodeJSON(w, r, &req); err != nil {
@@ -107,12 +107,12 @@ func handleSignIn(s *auth.SignIn, log *slog.Logger) http.Handler {
 			writeError(w, r, log, errInvalid)
 			return
 		}
-		sess, err := s.Complete(r.Context(), auth.Proof{Wallet: *req.WalletAddress, Nonce: *req.Nonce, Signature: *req.Signature, Key: *req.Key})
+		sess, err := s.SignIn(r.Context(), sessions.Proof{Wallet: *req.WalletAddress, Nonce: *req.Nonce, Signature: *req.Signature, Key: *req.Key})
 		if err != nil {
 			writeError(w, r, log, err)
 			return
 		}
-		info(r).principal = auth.Principal{AccountID: sess.AccountID}
+		logRecord(r).setPrincipal(Principal{AccountID: sess.AccountID})
 		writeJSON(w, http.StatusOK, signInResponse{UserID: sess.AccountID, Token: sess.Token,
 			IsFirstTime: sess.FirstTime, IsOnboardingReady: sess.OnboardingReady})
 	})

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
@@ -277,9 +277,18 @@ func TestSignIn_MalformedBodiesAre400Or413(t *testing.T) {
 			}
 		}
 	}
-	big := `{"wallet_address": "` + strings.Repeat("a", 20<<10) + `"}`
-	if status, out := e.post("/accounts/signin/challenge", big); status != 413 || out["code"] != float64(4130) {
-		t.Errorf("20 KB body: %d %v", status, out)
+	// Oversized is 413 whatever the body holds: it is not parsed at all.
+	for name, big := range map[string]string{
+		"20 KB of JSON":           `{"wallet_address": "` + strings.Repeat("a", 20<<10) + `"}`,
+		"20 KB of text":           strings.Repeat("not JSON ", 20<<10/9),
+		"a JSON error then 20 KB": "}" + strings.Repeat(" ", 20<<10),
+		"an object then 20 KB":    `{"wallet_address": "a"}` + strings.Repeat(" ", 20<<10),
+	} {
+		for _, path := range []string{"/accounts/signin", "/accounts/signin/challenge"} {
+			if status, out := e.post(path, big); status != 413 || out["code"] != float64(4130) {
+				t.Errorf("%s to %s: %d %v", name, path, status, out)
+			}
+		}
 	}
 }
 
@@ -343,7 +352,7 @@ func TestChallenge_AFloodWritesNothingAndIsRateLimitedPerClient(t *testing.T) {
 
 // dbFingerprint counts what sign-in could write: accounts, used nonces and
 // the key feed's position.
-func dbFingerprint(t *testing.T, e *testEnv) [3]int64 {
+func dbFingerprint(t testing.TB, e *testEnv) [3]int64 {
 	t.Helper()
 	db := openRaw(t, e)
 	var f [3]int64
@@ -403,14 +412,25 @@ func TestCredentials_AKeyAndATokenMustBothBeValidAndAgree(t *testing.T) {
 	}
 	aliceKey, bobKey := issue(aliceToken), issue(bobToken)
 
-	otherServer, err := auth.NewTokens([]byte("another server's secret, 32 bytes+"), time.Hour, nil)
+	// Alice signs in, over the same data, on a server with another secret.
+	otherServer, err := sessions.New(e.st, []byte("another server's secret, 32 bytes+"),
+		sessions.Options{Network: wallet.Mainnet, PublicURL: "https://api.example.test", TokenTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, _, err := otherServer.Issue(principalOf(t, e, aliceKey), alice.addr.String())
+	c, err := otherServer.Challenge(alice.addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	sig, key := alice.sign(t, c.Message)
+	sess, err := otherServer.SignIn(t.Context(), sessions.Proof{Wallet: alice.addr.String(), Nonce: c.Nonce, Signature: sig, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.AccountID != principalOf(t, e, aliceKey) {
+		t.Fatalf("the other server signed alice in as %s", sess.AccountID)
+	}
+	foreign := sess.Token
 
 	for name, c := range map[string]struct {
 		header http.Header
@@ -432,9 +452,9 @@ func TestCredentials_AKeyAndATokenMustBothBeValidAndAgree(t *testing.T) {
 }
 
 // principalOf returns the account id a key belongs to.
-func principalOf(t *testing.T, e *testEnv, key string) string {
+func principalOf(t testing.TB, e *testEnv, key string) string {
 	t.Helper()
-	p, err := e.keys.VerifyKey(context.Background(), key)
+	p, err := e.keys.Verify(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/espresso-auth/espresso"
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/wallet"
 )
@@ -66,14 +66,14 @@ func accountCreate(ctx context.Context, args []string, getenv func(string) strin
 	}
 	defer st.Close()
 	_, env, _ := c.networks()
-	acct, issued, err := auth.CreateAccount(ctx, st, env, addr)
+	issued, err := keys.New(st, keys.Options{Env: env}).CreateAccount(ctx, addr)
 	if errors.Is(err, espresso.ErrAccountExists) {
 		return fmt.Errorf("%s already has an account (use `espresso key rotate` to re-issue its key)", addr)
 	}
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, issuedOutput{acct.ID, acct.WalletAddress, issued.Key.String(), timestamp(issued.CreatedAt)})
+	return printJSON(stdout, issuedOutput{issued.AccountID, addr, issued.Key.String(), timestamp(issued.CreatedAt)})
 }
 
 func keyRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -87,7 +87,7 @@ func keyRotate(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	issued, _, err := auth.RotateKey(ctx, st, env, acct.ID, nil)
+	issued, err := keys.New(st, keys.Options{Env: env}).Rotate(ctx, acct.ID, nil)
 	if err != nil {
 		return err
 	}
@@ -95,16 +95,17 @@ func keyRotate(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func keyRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, addr, st, err := operatorCommand(ctx, "key revoke", args, getenv, stderr)
+	c, addr, st, err := operatorCommand(ctx, "key revoke", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	_, env, _ := c.networks()
 	acct, err := account(ctx, st, addr)
 	if err != nil {
 		return err
 	}
-	revoked, _, err := auth.RevokeKey(ctx, st, acct.ID, nil)
+	revoked, err := keys.New(st, keys.Options{Env: env}).Revoke(ctx, acct.ID, nil)
 	if errors.Is(err, espresso.ErrNoKey) {
 		return fmt.Errorf("%s has no live key", addr)
 	}

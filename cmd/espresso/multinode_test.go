@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
-	"github.com/espresso-auth/espresso/auth"
+	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/store/postgres"
 	"github.com/espresso-auth/espresso/store/postgres/pgtest"
 	"github.com/espresso-auth/espresso/wallet"
@@ -160,7 +160,7 @@ func TestMultiNode_RevocationReachesTheOtherNode(t *testing.T) {
 		mustAccept(t, b, key, "B before the deletion")
 		answered := revokeAt(t, a, key)
 		deletions = append(deletions, refusedAfter(t, b, key, answered, "deletion "+strconv.Itoa(i)))
-		iss, _, err := auth.RotateKey(t.Context(), st, apikey.Live, acct.AccountID, nil)
+		iss, err := keys.New(st, keys.Options{Env: apikey.Live}).Rotate(t.Context(), acct.AccountID, nil)
 		if err != nil {
 			t.Fatalf("issuing a key after deletion %d: %v", i, err)
 		}

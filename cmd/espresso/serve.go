@@ -11,8 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/espresso-auth/espresso/auth"
 	"github.com/espresso-auth/espresso/httpapi"
+	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/sessions"
 )
 
 // serve runs the server until ctx ends (SIGINT/SIGTERM), then stops
@@ -49,22 +50,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", applied)
 	}
-	keys, err := auth.New(ctx, st, auth.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c)})
-	if err != nil {
+	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c)})
+	if err := ks.Load(ctx); err != nil {
 		return fmt.Errorf("loading keys: %w", err)
 	}
 
-	secret, err := auth.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
+	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
 		return err
 	}
-	tokens, err := auth.NewTokens(secret, c.JWTTTL, nil)
-	if err != nil {
-		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
-	}
-	signIn, err := auth.NewSignIn(st, tokens, auth.SignInOptions{Network: network, PublicURL: c.PublicURL})
-	if err != nil {
+	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL, Logger: log})
+	switch {
+	case errors.Is(err, sessions.ErrPublicURL):
 		return fmt.Errorf("%w: --public-url: %v", errUsage, err)
+	case err != nil:
+		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -72,13 +72,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
-		Keys: keys, Tokens: tokens, SignIn: signIn, Logger: log,
+		Keys: ks, Sessions: ss, Logger: log,
 		SignInRate: c.SignInRate, TrustedProxies: trusted,
 	}), slog.NewLogLogger(handler, slog.LevelWarn))
 
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { keys.Run(bg) })
+	wg.Go(func() { ks.Run(bg) })
+	wg.Go(func() { ss.Run(bg) })
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "network", c.Network, "database", describe(&c))

@@ -1,4 +1,4 @@
-package auth
+package sessions
 
 import (
 	"crypto/ed25519"
@@ -6,22 +6,21 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/wallet"
 )
 
 const secret = "a test secret of thirty-two bytes"
 
-func newTestTokens(t *testing.T, now func() time.Time) *Tokens {
-	t.Helper()
-	tk, err := NewTokens([]byte(secret), time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tk
+func newTestTokens(now func() time.Time) *tokens {
+	return newTokens([]byte(secret), time.Hour, now)
 }
 
 // forge signs arbitrary header and claims with HMAC-SHA-256 and the test
@@ -39,22 +38,22 @@ func forge(header, claims map[string]any, key []byte) string {
 
 func TestTokens_IssuedTokensVerifyWithTheirClaims(t *testing.T) {
 	now := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
-	tk := newTestTokens(t, func() time.Time { return now })
-	tok, exp, err := tk.Issue("acct-1", "addr1xyz")
+	tk := newTestTokens(func() time.Time { return now })
+	tok, exp, err := tk.issue("acct-1", "addr1xyz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !exp.Equal(now.Add(time.Hour)) {
 		t.Errorf("expires %v", exp)
 	}
-	c, err := tk.Verify(tok)
+	c, err := tk.verify(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.AccountID != "acct-1" || c.Wallet != "addr1xyz" || len(c.ID) != 32 || !c.IssuedAt.Equal(now) || !c.ExpiresAt.Equal(exp) {
 		t.Errorf("claims %+v", c)
 	}
-	other, _, _ := tk.Issue("acct-1", "addr1xyz")
+	other, _, _ := tk.issue("acct-1", "addr1xyz")
 	if other == tok {
 		t.Error("two tokens share a jti")
 	}
@@ -63,8 +62,8 @@ func TestTokens_IssuedTokensVerifyWithTheirClaims(t *testing.T) {
 func TestTokens_RefuseEveryTokenTheyDidNotIssueAsIs(t *testing.T) {
 	now := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
 	clock := now
-	tk := newTestTokens(t, func() time.Time { return clock })
-	good, _, err := tk.Issue("acct-1", "addr1xyz")
+	tk := newTestTokens(func() time.Time { return clock })
+	good, _, err := tk.issue("acct-1", "addr1xyz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,22 +102,43 @@ func TestTokens_RefuseEveryTokenTheyDidNotIssueAsIs(t *testing.T) {
 		"padded base64 payload": parts[0] + "." + parts[1] + "=." + parts[2],
 	}
 	for name, tok := range cases {
-		if _, err := tk.Verify(tok); err != ErrUnauthorized {
-			t.Errorf("%s: Verify = %v, want ErrUnauthorized", name, err)
+		if _, err := tk.verify(tok); err != espresso.ErrUnauthorized {
+			t.Errorf("%s: Verify = %v, want espresso.ErrUnauthorized", name, err)
 		}
 	}
 	// The genuine token is accepted until it expires, and not after.
-	if _, err := tk.Verify(good); err != nil {
+	if _, err := tk.verify(good); err != nil {
 		t.Fatalf("the genuine token: %v", err)
 	}
 	clock = now.Add(time.Hour + time.Second)
-	if _, err := tk.Verify(good); err != ErrUnauthorized {
+	if _, err := tk.verify(good); err != espresso.ErrUnauthorized {
 		t.Errorf("an expired token: %v", err)
 	}
 }
 
-func TestNewTokens_RefusesShortSecrets(t *testing.T) {
-	if _, err := NewTokens([]byte("short"), time.Hour, nil); err == nil {
-		t.Error("a 5-byte secret was accepted")
+func TestNew_RefusesABadConfiguration(t *testing.T) {
+	good := Options{Network: wallet.Mainnet, PublicURL: "https://api.example.test", TokenTTL: time.Hour}
+	for name, c := range map[string]struct {
+		secret string
+		change func(*Options)
+		want   error
+	}{
+		"a 5-byte secret":          {"short", func(*Options) {}, ErrShortSecret},
+		"a 31-byte secret":         {secret[:31], func(*Options) {}, ErrShortSecret},
+		"a negative token TTL":     {secret, func(o *Options) { o.TokenTTL = -time.Second }, ErrTokenTTL},
+		"no token TTL":             {secret, func(o *Options) { o.TokenTTL = 0 }, ErrTokenTTL},
+		"a negative challenge TTL": {secret, func(o *Options) { o.ChallengeTTL = -time.Second }, ErrTokenTTL},
+		"no public URL":            {secret, func(o *Options) { o.PublicURL = "" }, ErrPublicURL},
+		"a relative public URL":    {secret, func(o *Options) { o.PublicURL = "/signin" }, ErrPublicURL},
+		"an ftp public URL":        {secret, func(o *Options) { o.PublicURL = "ftp://example.test" }, ErrPublicURL},
+	} {
+		opts := good
+		c.change(&opts)
+		if _, err := New(nil, []byte(c.secret), opts); !errors.Is(err, c.want) {
+			t.Errorf("%s: New = %v, want %v", name, err, c.want)
+		}
+	}
+	if _, err := New(nil, []byte(secret), good); err != nil {
+		t.Errorf("a good configuration: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package auth
+package sessions
 
 import (
 	"context"
@@ -10,58 +10,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/wallet"
 )
-
-// SignInOptions configure wallet sign-in.
-type SignInOptions struct {
-	Network   wallet.Network
-	PublicURL string        // the server's public origin, written into every message
-	TTL       time.Duration // how long a challenge may be answered; default 5 min
-	Now       func() time.Time
-}
-
-// SignIn lets a Cardano wallet prove it controls an address and get a
-// session token: the server hands out a challenge message, the wallet signs
-// it with CIP-30 signData, the server verifies the signature and consumes
-// the challenge.
-//
-// Challenges are stateless: the nonce carries its issue and expiry times and
-// a MAC binding it to the address and network, so handing them out writes
-// nothing and a flood of challenge requests cannot grow storage. Only a
-// nonce that completes a sign-in is recorded (until it expires), which makes
-// each usable once.
-type SignIn struct {
-	st     *store.Store
-	tokens *Tokens
-	opts   SignInOptions
-	domain string
-	macKey []byte
-}
-
-// NewSignIn returns a SignIn whose challenges are authenticated with a key
-// derived from the token secret, so every server sharing it accepts the
-// others' challenges.
-func NewSignIn(st *store.Store, tokens *Tokens, opts SignInOptions) (*SignIn, error) {
-	if opts.TTL <= 0 {
-		opts.TTL = 5 * time.Minute
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	u, err := url.Parse(opts.PublicURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, espresso.E(espresso.Invalid, "auth: the public URL must be an absolute http(s) URL")
-	}
-	mac := hmac.New(sha256.New, tokens.secret)
-	mac.Write([]byte("espresso sign-in challenge key v1"))
-	return &SignIn{st: st, tokens: tokens, opts: opts, domain: u.Host, macKey: mac.Sum(nil)}, nil
-}
 
 // Challenge is what a wallet is asked to sign.
 type Challenge struct {
@@ -72,8 +26,14 @@ type Challenge struct {
 
 // ErrInvalidAddress is returned by Challenge for an address that cannot
 // sign in on this server.
-var ErrInvalidAddress = espresso.E(espresso.Invalid, "auth: not a payment-key address of this network")
+var ErrInvalidAddress = espresso.E(espresso.Invalid, "sessions: not a payment-key address of this network")
 
+// Challenges are stateless: the nonce carries its issue and expiry times and
+// a MAC binding it to the address and network, so handing them out writes
+// nothing and a flood of challenge requests cannot grow storage. Only a
+// nonce that completes a sign-in is recorded (until it expires), which makes
+// each usable once.
+//
 // The nonce is hex of: 16 random bytes | issued-at (uint32 Unix seconds) |
 // expires-at (uint32) | 16 bytes of HMAC-SHA-256 over all that, the network
 // and the address.
@@ -84,17 +44,18 @@ const (
 )
 
 // Challenge returns a fresh challenge for addr, which must be a payment-key
-// address of the server's network (else ErrInvalidAddress).
-func (s *SignIn) Challenge(addr string) (Challenge, error) {
+// address of the server's network (else ErrInvalidAddress). It writes
+// nothing.
+func (s *Service) Challenge(addr string) (Challenge, error) {
 	a, err := wallet.ParsePaymentAddress(addr, s.opts.Network)
 	if err != nil {
 		return Challenge{}, ErrInvalidAddress
 	}
-	issued := s.opts.Now().Truncate(time.Second)
-	expires := issued.Add(s.opts.TTL)
+	issued := s.opts.Clock.Now().Truncate(time.Second)
+	expires := issued.Add(s.opts.ChallengeTTL)
 	var n [nonceLen]byte
 	if _, err := rand.Read(n[:nonceRandom]); err != nil {
-		return Challenge{}, espresso.Wrap(espresso.Internal, err, "auth: nonce")
+		return Challenge{}, espresso.Wrap(espresso.Internal, err, "sessions: nonce")
 	}
 	binary.BigEndian.PutUint32(n[nonceRandom:], uint32(issued.Unix()))
 	binary.BigEndian.PutUint32(n[nonceRandom+4:], uint32(expires.Unix()))
@@ -103,7 +64,7 @@ func (s *SignIn) Challenge(addr string) (Challenge, error) {
 	return Challenge{Nonce: nonce, Message: s.message(a, nonce, issued, expires), ExpiresAt: expires}, nil
 }
 
-func (s *SignIn) mac(body []byte, a wallet.Address) []byte {
+func (s *Service) mac(body []byte, a wallet.Address) []byte {
 	m := hmac.New(sha256.New, s.macKey)
 	m.Write(body)
 	m.Write([]byte{byte(s.opts.Network)})
@@ -114,7 +75,7 @@ func (s *SignIn) mac(body []byte, a wallet.Address) []byte {
 // message is the text the wallet signs, in the style of Sign-In with
 // Ethereum (EIP-4361) and CIP-93: who asks, for which address, on which
 // network, and until when.
-func (s *SignIn) message(a wallet.Address, nonce string, issued, expires time.Time) string {
+func (s *Service) message(a wallet.Address, nonce string, issued, expires time.Time) string {
 	return fmt.Sprintf(`%s wants you to sign in with your Cardano account:
 %s
 
@@ -146,31 +107,32 @@ type Session struct {
 	OnboardingReady bool // the account has been issued an API key
 }
 
-// Complete verifies a proof and, if it holds, consumes its nonce and returns
+// SignIn verifies a proof and, if it holds, consumes its nonce and returns
 // a session for the wallet's account, creating the account at its first
 // sign-in. Every failure to prove (wrong network, another address, an
-// unknown, expired or used nonce, a bad signature) is ErrUnauthorized.
-func (s *SignIn) Complete(ctx context.Context, p Proof) (Session, error) {
+// unknown, expired or used nonce, a bad signature) is
+// espresso.ErrUnauthorized.
+func (s *Service) SignIn(ctx context.Context, p Proof) (Session, error) {
 	a, err := wallet.ParsePaymentAddress(p.Wallet, s.opts.Network)
 	if err != nil {
-		return Session{}, ErrUnauthorized
+		return Session{}, espresso.ErrUnauthorized
 	}
 	issued, expires, ok := s.openNonce(p.Nonce, a)
-	if !ok || !s.opts.Now().Before(expires) {
-		return Session{}, ErrUnauthorized
+	if !ok || !s.opts.Clock.Now().Before(expires) {
+		return Session{}, espresso.ErrUnauthorized
 	}
 	msg := s.message(a, p.Nonce, issued, expires)
 	if err := wallet.VerifySignData(a, s.opts.Network, []byte(msg), p.Signature, p.Key); err != nil {
-		return Session{}, ErrUnauthorized
+		return Session{}, espresso.ErrUnauthorized
 	}
 	acct, created, err := s.st.SignIn(ctx, a.String(), p.Nonce, expires)
 	if errors.Is(err, store.ErrNonceUsed) {
-		return Session{}, ErrUnauthorized
+		return Session{}, espresso.ErrUnauthorized
 	}
 	if err != nil {
 		return Session{}, err
 	}
-	token, exp, err := s.tokens.Issue(acct.ID, acct.WalletAddress)
+	token, exp, err := s.tokens.issue(acct.ID, acct.WalletAddress)
 	if err != nil {
 		return Session{}, err
 	}
@@ -179,7 +141,7 @@ func (s *SignIn) Complete(ctx context.Context, p Proof) (Session, error) {
 
 // openNonce checks a nonce's MAC against the address and network and
 // returns its times.
-func (s *SignIn) openNonce(nonce string, a wallet.Address) (issued, expires time.Time, ok bool) {
+func (s *Service) openNonce(nonce string, a wallet.Address) (issued, expires time.Time, ok bool) {
 	if len(nonce) != 2*nonceLen {
 		return
 	}
