@@ -2,8 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"io"
 	"net/netip"
 	"strings"
 	"time"
@@ -31,19 +29,19 @@ type config struct {
 
 // storeFlags are the flags of every command that opens the database.
 func (c *config) storeFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", "./espresso-data", "directory of the embedded database (ignored with --database-url)")
-	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…); empty: the embedded database")
-	fs.StringVar(&c.Network, "network", "mainnet", "Cardano network: mainnet (dk_live_ keys) or testnet (dk_test_ keys)")
+	fs.StringVar(&c.Data, "data", "./espresso-data", "`directory` of the embedded database (ignored with --database-url)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL `URL` (postgres://…); empty: the embedded database")
+	fs.StringVar(&c.Network, "network", "mainnet", "Cardano `network`: mainnet (dk_live_ keys) or testnet (dk_test_ keys)")
 }
 
 func (c *config) serveFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to serve HTTP on")
-	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "the server's public origin, written into sign-in messages")
-	fs.DurationVar(&c.JWTTTL, "jwt-ttl", time.Hour, "lifetime of sign-in tokens")
-	fs.DurationVar(&c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fs.IntVar(&c.SignInRate, "signin-rate", 30, "sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
-	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve HTTP on")
+	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "the server's public `origin`, written into sign-in messages")
+	durationFlag(fs, &c.JWTTTL, "jwt-ttl", time.Hour, "how long sign-in tokens last (a `duration`, e.g. 1h)")
+	durationFlag(fs, &c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable\n(a `duration`, e.g. 30s)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
+	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
 }
 
 // trustedProxies parses --trusted-proxies.
@@ -58,7 +56,7 @@ func (c *config) trustedProxies() ([]netip.Prefix, error) {
 			if a, aerr := netip.ParseAddr(s); aerr == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			} else {
-				return nil, fmt.Errorf("%w: --trusted-proxies: %q is not a CIDR or an address", errUsage, s)
+				return nil, usagef("--trusted-proxies: %q is not a CIDR or an address", s)
 			}
 		}
 		out = append(out, p.Masked())
@@ -74,47 +72,5 @@ func (c *config) networks() (wallet.Network, apikey.Env, error) {
 	case "testnet":
 		return wallet.Testnet, apikey.Test, nil
 	}
-	return 0, 0, fmt.Errorf("%w: --network must be mainnet or testnet, not %q", errUsage, c.Network)
-}
-
-// envName is the variable that stands in for a flag.
-func envName(flagName string) string {
-	return "ESPRESSO_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("espresso "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of espresso %s:\n", name)
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s (%s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
-		})
-	}
-	return fs
-}
-
-// parseFlags parses args, then fills every flag that was not given from its
-// environment variable, with the same validation.
-func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%w: %s: %v", errUsage, envName(f.Name), e)
-			}
-		}
-	})
-	return err
+	return 0, 0, usagef("--network: must be mainnet or testnet, not %q", c.Network)
 }

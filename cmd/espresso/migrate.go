@@ -13,7 +13,7 @@ func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // migrate applies the database's pending migrations and lists them.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := newFlagSet("migrate", stderr)
+	fs := newFlagSet("migrate", stdout)
 	c.storeFlags(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err

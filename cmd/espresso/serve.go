@@ -20,7 +20,7 @@ import (
 // the database, in that order.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := newFlagSet("serve", stderr)
+	fs := newFlagSet("serve", stdout)
 	c.storeFlags(fs)
 	c.serveFlags(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return fmt.Errorf("%w: --log-level: %v", errUsage, err)
+		return usagef("--log-level: must be debug, info, warn or error, not %q", c.LogLevel)
 	}
 	handler := slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	log := slog.New(handler)
