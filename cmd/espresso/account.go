@@ -30,8 +30,9 @@ type revokedOutput struct {
 }
 
 // operatorCommand parses the flags shared by the operator commands, checks
-// the wallet address against the network and opens the database.
-func operatorCommand(ctx context.Context, name string, args []string, getenv func(string) string, stdout io.Writer) (*config, string, store.Store, error) {
+// the wallet address against the network and opens the database, which only
+// a command that may create it (account create) creates.
+func operatorCommand(ctx context.Context, name string, create bool, args []string, getenv func(string) string, stdout io.Writer) (*config, string, store.Store, error) {
 	var c config
 	var addr string
 	fs := newFlagSet(name, stdout)
@@ -52,7 +53,7 @@ func operatorCommand(ctx context.Context, name string, args []string, getenv fun
 		return nil, "", nil, usagef("--wallet: not a %s payment-key address: %v", c.Network, err)
 	}
 	addr = parsed.String() // the canonical (lower-case) form, as sign-in stores it
-	st, _, err := openStore(ctx, &c)
+	st, _, err := openStore(ctx, &c, create)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -60,7 +61,7 @@ func operatorCommand(ctx context.Context, name string, args []string, getenv fun
 }
 
 func accountCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, addr, st, err := operatorCommand(ctx, "account create", args, getenv, stdout)
+	c, addr, st, err := operatorCommand(ctx, "account create", true, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func accountCreate(ctx context.Context, args []string, getenv func(string) strin
 }
 
 func keyRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, addr, st, err := operatorCommand(ctx, "key rotate", args, getenv, stdout)
+	c, addr, st, err := operatorCommand(ctx, "key rotate", false, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func keyRotate(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func keyRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, addr, st, err := operatorCommand(ctx, "key revoke", args, getenv, stdout)
+	_, addr, st, err := operatorCommand(ctx, "key revoke", false, args, getenv, stdout)
 	if err != nil {
 		return err
 	}

@@ -5,15 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/espresso-auth/espresso/store/postgres/pgtest"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
@@ -62,6 +68,23 @@ func mustBeEmpty(t testing.TB, dir, what string) {
 	for _, e := range entries {
 		t.Errorf("%s: created %s", what, e.Name())
 	}
+}
+
+// pgTables counts the tables in the schema that dbURL's search_path names.
+func pgTables(t testing.TB, dbURL string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connecting to count tables: %v", err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n); err != nil {
+		t.Fatalf("counting tables: %v", err)
+	}
+	return n
 }
 
 // commandFlags is every command with the flags its help must list.
@@ -259,6 +282,132 @@ func TestVersion_PrintsTheBuildAsJSON(t *testing.T) {
 		}
 	}
 	mustBeEmpty(t, dir, "version")
+}
+
+// migrateJSON is what migrate prints.
+type migrateJSON struct {
+	Database string   `json:"database"`
+	Applied  []string `json:"applied"`
+	Version  int64    `json:"version"`
+}
+
+// mustMigrate runs migrate with args and decodes what it printed.
+func mustMigrate(t *testing.T, dir string, args ...string) (migrateJSON, string) {
+	t.Helper()
+	r := runBinary(t, dir, nil, append([]string{"migrate"}, args...)...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("espresso migrate: exit %d, stderr %q", r.code, r.stderr)
+	}
+	var m migrateJSON
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil || dec.More() || m.Applied == nil {
+		t.Fatalf("espresso migrate printed %q: want one JSON object with a list of applied migrations", r.stdout)
+	}
+	return m, r.stdout
+}
+
+// wantMigrated checks migrate's answer on a new database: it applied
+// migrations, and its version is the number of the last one.
+func wantMigrated(t *testing.T, m migrateJSON, database string) {
+	t.Helper()
+	if m.Database != database || len(m.Applied) == 0 || m.Version < 1 {
+		t.Fatalf("migrate on a new database printed %+v: want %s, some migrations applied, a version", m, database)
+	}
+	last, _, _ := strings.Cut(m.Applied[len(m.Applied)-1], "_")
+	if n, err := strconv.ParseInt(last, 10, 64); err != nil || n != m.Version {
+		t.Errorf("version %d, but the last migration applied is %s", m.Version, m.Applied[len(m.Applied)-1])
+	}
+}
+
+func TestMigrate_PrintsWhatItAppliedAsJSON(t *testing.T) {
+	t.Parallel()
+	t.Run("embedded", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		first, _ := mustMigrate(t, dir, "--data", "data")
+		wantMigrated(t, first, "sqlite:data")
+		again, out := mustMigrate(t, dir, "--data", "data")
+		if len(again.Applied) != 0 || !strings.Contains(out, `"applied":[]`) || again.Version != first.Version {
+			t.Errorf("migrate on a migrated database printed %s: want nothing applied and version %d", out, first.Version)
+		}
+	})
+	t.Run("PostgreSQL, with a password in the URL", func(t *testing.T) {
+		t.Parallel()
+		u, err := url.Parse(pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const password = "s3cret-not-shown" // trust authentication ignores it
+		u.User = url.UserPassword(u.User.Username(), password)
+		dbURL := u.String()
+		first, out := mustMigrate(t, t.TempDir(), "--database-url", dbURL)
+		if strings.Contains(out, password) {
+			t.Fatalf("migrate printed the database's password: %s", out)
+		}
+		wantMigrated(t, first, first.Database)
+		if !strings.HasPrefix(first.Database, "postgres://") || !strings.Contains(first.Database, u.Host) {
+			t.Errorf("database %q: want the URL without credentials", first.Database)
+		}
+		again, _ := mustMigrate(t, t.TempDir(), "--database-url", dbURL)
+		if len(again.Applied) != 0 || again.Version != first.Version {
+			t.Errorf("migrate on a migrated database printed %+v", again)
+		}
+	})
+}
+
+func TestNoDatabase_OnlyServeMigrateAndAccountCreateCreateOne(t *testing.T) {
+	t.Parallel()
+	addr := newWallet(t, wallet.Mainnet)
+	refused := func(t *testing.T, dir string, env map[string]string, where string, args ...string) {
+		t.Helper()
+		for _, cmd := range [][]string{{"key", "rotate"}, {"key", "revoke"}} {
+			r := runBinary(t, dir, env, append(append(cmd, "--wallet", addr), args...)...)
+			if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
+				!strings.HasPrefix(r.stderr, "espresso: no database at "+where) || strings.Contains(r.stderr, "password") {
+				t.Errorf("espresso %s: exit %d, stdout %q, stderr %q; want exit 1 and one line: no database at %s",
+					strings.Join(cmd, " "), r.code, r.stdout, r.stderr, where)
+			}
+		}
+	}
+
+	t.Run("the embedded database", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		refused(t, dir, nil, "sqlite:typo", "--data", "typo")
+		refused(t, dir, map[string]string{"ESPRESSO_DATA": "typo"}, "sqlite:typo")
+		refused(t, dir, nil, "sqlite:./espresso-data") // the default
+		mustBeEmpty(t, dir, "key rotate and revoke without a database")
+
+		empty := filepath.Join(dir, "empty")
+		if err := os.Mkdir(empty, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, dir, nil, "sqlite:empty", "--data", "empty")
+		mustBeEmpty(t, empty, "key rotate and revoke in an empty directory")
+
+		// account create may create it; then the others find it.
+		if r := runBinary(t, dir, nil, "account", "create", "--wallet", addr, "--data", "typo"); r.code != 0 {
+			t.Fatalf("account create: exit %d, %s", r.code, r.stderr)
+		}
+		if r := runBinary(t, dir, nil, "key", "rotate", "--wallet", addr, "--data", "typo"); r.code != 0 || !strings.Contains(r.stdout, `"api_key":"dk_live_`) {
+			t.Errorf("key rotate once the database exists: exit %d, %s", r.code, r.stderr)
+		}
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		t.Parallel()
+		dbURL := pgtest.URL(t)
+		refused(t, t.TempDir(), nil, "postgres://", "--database-url", dbURL)
+		if n := pgTables(t, dbURL); n != 0 {
+			t.Errorf("key rotate and revoke without a database created %d tables", n)
+		}
+		if r := runBinary(t, t.TempDir(), map[string]string{"ESPRESSO_DATABASE_URL": dbURL}, "account", "create", "--wallet", addr); r.code != 0 {
+			t.Fatalf("account create: exit %d, %s", r.code, r.stderr)
+		}
+		if r := runBinary(t, t.TempDir(), nil, "key", "revoke", "--wallet", addr, "--database-url", dbURL); r.code != 0 || !strings.Contains(r.stdout, `"revoked_at"`) {
+			t.Errorf("key revoke once the database exists: exit %d, %s", r.code, r.stderr)
+		}
+	})
 }
 
 // hexRevision is what a git commit id looks like.

@@ -41,7 +41,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	log := slog.New(handler)
 
-	st, applied, err := openStore(ctx, &c)
+	st, applied, err := openStore(ctx, &c, true)
 	if err != nil {
 		return err
 	}
