@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -171,6 +172,15 @@ func TestHelp_EveryCommandAndGroupPrintsItsHelpOnStdoutAndExitsZero(t *testing.T
 			}
 		})
 	}
+	t.Run("--public-url documents its default", func(t *testing.T) {
+		t.Parallel()
+		ok(t, []string{"help", "serve"}, func(out string) error {
+			if !strings.Contains(out, "Default: http:// and --addr") {
+				return errors.New("--public-url does not say how its default follows --addr")
+			}
+			return nil
+		})
+	})
 }
 
 func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
@@ -190,6 +200,7 @@ func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
 		{[]string{"serve", "--nope"}, nil, "unknown flag --nope", "serve"},
 		{[]string{"serve", "extra"}, nil, `unexpected argument "extra"`, "serve"},
 		{[]string{"serve", "--addr"}, nil, "--addr needs a value", "serve"},
+		{[]string{"serve", "--addr", "nonsense"}, nil, `--addr: "nonsense" is not host:port`, "serve"},
 		{[]string{"serve", "--max-staleness", "0s"}, nil, "--max-staleness: must be positive", "serve"},
 		{[]string{"serve", "--max-staleness", "soon"}, nil, `--max-staleness: "soon" is not a duration`, "serve"},
 		{[]string{"serve", "--jwt-ttl", "0"}, nil, "--jwt-ttl: must be positive", "serve"},
@@ -200,9 +211,12 @@ func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_TTL": "-5m"}, "ESPRESSO_JWT_TTL: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "-1"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "0"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
+		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": secret}, "ESPRESSO_JWT_SECRET: must be at least", "serve"},
 		{[]string{"serve", "--network", "moon"}, nil, "--network: must be mainnet or testnet", "serve"},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level: must be debug, info, warn or error", "serve"},
 		{[]string{"serve", "--trusted-proxies", "10.0.0.0/8,nonsense"}, nil, `--trusted-proxies: "nonsense" is not a CIDR`, "serve"},
+		{[]string{"serve", "--public-url", "ftp://example.com"}, nil, "--public-url: ", "serve"},
+		{[]string{"serve", "--public-url", "example.com"}, nil, "--public-url: ", "serve"},
 		{[]string{"migrate", "--network", "moon"}, nil, "--network: must be mainnet or testnet", "migrate"},
 		{[]string{"account", "create"}, nil, "--wallet is required", "account create"},
 		{[]string{"key", "rotate", "--wallet", "garbage"}, nil, "--wallet: not a mainnet payment-key address", "key rotate"},
@@ -408,6 +422,73 @@ func TestNoDatabase_OnlyServeMigrateAndAccountCreateCreateOne(t *testing.T) {
 			t.Errorf("key revoke once the database exists: exit %d, %s", r.code, r.stderr)
 		}
 	})
+}
+
+func TestServe_ATakenPortFailsBeforeTouchingData(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() }) // after the parallel subtests
+	taken := ln.Addr().String()
+	check := func(t *testing.T, r result) {
+		t.Helper()
+		if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
+			!strings.HasPrefix(r.stderr, "espresso: --addr: ") || !strings.Contains(r.stderr, "address already in use") {
+			t.Errorf("serve on a taken port: exit %d, stdout %q, stderr %q; want exit 1 and one line saying the address is in use", r.code, r.stdout, r.stderr)
+		}
+	}
+
+	t.Run("the embedded database", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		check(t, runBinary(t, dir, nil, "serve", "--addr", taken))
+		mustBeEmpty(t, dir, "serve on a taken port")
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		t.Parallel()
+		dbURL := pgtest.URL(t)
+		check(t, runBinary(t, t.TempDir(), nil, "serve", "--addr", taken, "--database-url", dbURL))
+		if n := pgTables(t, dbURL); n != 0 {
+			t.Errorf("serve on a taken port created %d tables", n)
+		}
+	})
+}
+
+func TestServe_PublicURLFollowsTheAddress(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	p := startProcess(t, addr, "--data", t.TempDir())
+	status, ch := postJSON(t, p.url+"/accounts/signin/challenge", map[string]string{"wallet_address": newWallet(t, wallet.Mainnet)})
+	if status != 200 {
+		t.Fatalf("challenge: %d %v", status, ch)
+	}
+	msg, _ := ch["message"].(string)
+	if want := "\nURI: http://" + addr + "\n"; !strings.Contains(msg, want) || !strings.HasPrefix(msg, addr+" wants you") {
+		t.Errorf("serve --addr %s without --public-url signs in with:\n%s\nwant its URI to be http://%s", addr, msg, addr)
+	}
+}
+
+func TestDefaultPublicURL_NamesAHostABrowserCanUse(t *testing.T) {
+	t.Parallel()
+	bound := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9000}
+	for addr, want := range map[string]string{
+		"127.0.0.1:9000":     "http://127.0.0.1:9000",
+		"127.0.0.1:0":        "http://127.0.0.1:9000", // the port it got
+		"localhost:9000":     "http://localhost:9000",
+		"espresso.lan:9000":  "http://espresso.lan:9000",
+		"[::1]:9000":         "http://[::1]:9000",
+		":9000":              "http://localhost:9000",
+		"0.0.0.0:9000":       "http://localhost:9000",
+		"[::]:9000":          "http://localhost:9000",
+		"10.1.2.3:9000":      "http://10.1.2.3:9000",
+		"[2001:db8::7]:9000": "http://[2001:db8::7]:9000",
+	} {
+		if got := defaultPublicURL(addr, bound); got != want {
+			t.Errorf("--addr %s: %s, want %s", addr, got, want)
+		}
+	}
 }
 
 // hexRevision is what a git commit id looks like.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"flag"
+	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
+	"github.com/espresso-auth/espresso/auth"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
@@ -36,7 +39,9 @@ func (c *config) storeFlags(fs *flag.FlagSet) {
 
 func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve HTTP on")
-	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "the server's public `origin`, written into sign-in messages")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the server's public `origin`, written into sign-in messages; set it to what users'\n"+
+		"browsers see. Default: http:// and --addr (its port, and localhost for an address\n"+
+		"without a host, such as :8080 or 0.0.0.0:8080)")
 	durationFlag(fs, &c.JWTTTL, "jwt-ttl", time.Hour, "how long sign-in tokens last (a `duration`, e.g. 1h)")
 	durationFlag(fs, &c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable\n(a `duration`, e.g. 30s)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
@@ -73,4 +78,40 @@ func (c *config) networks() (wallet.Network, apikey.Env, error) {
 		return wallet.Testnet, apikey.Test, nil
 	}
 	return 0, 0, usagef("--network: must be mainnet or testnet, not %q", c.Network)
+}
+
+// checkServe checks the settings of serve that the flag types do not, and
+// that need no database: the listen address's form, the public URL and the
+// token secret from the environment. serve runs it before it binds the
+// address or opens the database, so that a mistake changes nothing.
+func (c *config) checkServe(getenv func(string) string) error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return usagef("--addr: %q is not host:port", c.Addr)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return usagef("--public-url: %q is not an absolute http(s) URL such as https://api.example.com", c.PublicURL)
+		}
+	}
+	// NewTokens is the one place that knows what a secret must be; the
+	// message must not repeat the secret.
+	if secret := getenv("ESPRESSO_JWT_SECRET"); secret != "" {
+		if _, err := auth.NewTokens([]byte(secret), c.JWTTTL, nil); err != nil {
+			return usagef("ESPRESSO_JWT_SECRET: must be at least %d bytes", auth.MinSecretLen)
+		}
+	}
+	return nil
+}
+
+// defaultPublicURL is --public-url when it is not given: http:// and the
+// address serve was asked to listen on, with the port it got (so that :0
+// works) and localhost for a wildcard host, which no browser can use.
+func defaultPublicURL(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	_, port, _ := net.SplitHostPort(bound.String())
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -26,6 +26,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
+	// Every setting is checked, and the address bound, before the database
+	// is opened: a mistake or a taken port must not create or migrate data.
 	network, env, err := c.networks()
 	if err != nil {
 		return err
@@ -37,6 +39,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return usagef("--log-level: must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if err := c.checkServe(getenv); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	defer ln.Close() // when serving, Shutdown has closed it already
+	if c.PublicURL == "" {
+		c.PublicURL = defaultPublicURL(c.Addr, ln.Addr())
 	}
 	handler := slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	log := slog.New(handler)
@@ -67,10 +80,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("%w: --public-url: %v", errUsage, err)
 	}
 
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return err
-	}
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
 		Keys: keys, Tokens: tokens, SignIn: signIn, Logger: log,
 		SignInRate: c.SignInRate, TrustedProxies: trusted,
