@@ -11,6 +11,7 @@ import (
 // TestServe_OnPostgreSQL runs the README walk-through with --database-url,
 // and the CLI against the same database through ESPRESSO_DATABASE_URL.
 func TestServe_OnPostgreSQL(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	n := serveNode(t, nil, "--database-url", url)
 	env := map[string]string{"ESPRESSO_DATABASE_URL": url}
@@ -31,6 +32,7 @@ func TestServe_OnPostgreSQL(t *testing.T) {
 }
 
 func TestDescribe_HidesCredentials(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{
 		"postgres://app:s3cret@db:5432/espresso?sslmode=disable",
 		"postgres://db/espresso?password=s3cret",
