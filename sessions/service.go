@@ -64,13 +64,23 @@ var (
 // as many bytes as its output.
 const MinSecretLen = 32
 
+// CheckSecret returns ErrShortSecret for a secret New would refuse: the one
+// place that knows what a token secret must be, so that serve can refuse a
+// bad one before it touches any data.
+func CheckSecret(secret []byte) error {
+	if len(secret) < MinSecretLen {
+		return ErrShortSecret
+	}
+	return nil
+}
+
 // New returns a Service over st signing tokens with secret. It does no I/O.
 // Errors: ErrShortSecret (secret under MinSecretLen bytes), ErrTokenTTL (a
 // token lifetime that is not positive, or a negative challenge lifetime),
 // ErrPublicURL.
 func New(st Store, secret []byte, opts Options) (*Service, error) {
-	if len(secret) < MinSecretLen {
-		return nil, ErrShortSecret
+	if err := CheckSecret(secret); err != nil {
+		return nil, err
 	}
 	if opts.TokenTTL <= 0 || opts.ChallengeTTL < 0 {
 		return nil, ErrTokenTTL

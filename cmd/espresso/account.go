@@ -30,13 +30,14 @@ type revokedOutput struct {
 }
 
 // operatorCommand parses the flags shared by the operator commands, checks
-// the wallet address against the network and opens the database.
-func operatorCommand(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*config, string, *store.Store, error) {
+// the wallet address against the network and opens the database, which only
+// a command that may create it (account create) creates.
+func operatorCommand(ctx context.Context, name string, create bool, args []string, getenv func(string) string, stdout io.Writer) (*config, string, *store.Store, error) {
 	var c config
 	var addr string
-	fs := newFlagSet(name, stderr)
+	fs := newFlagSet(name, stdout)
 	c.storeFlags(fs)
-	fs.StringVar(&addr, "wallet", "", "the account's Cardano wallet address (bech32)")
+	fs.StringVar(&addr, "wallet", "", "the account's Cardano wallet `address` (bech32), required")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return nil, "", nil, err
 	}
@@ -45,14 +46,14 @@ func operatorCommand(ctx context.Context, name string, args []string, getenv fun
 		return nil, "", nil, err
 	}
 	if addr == "" {
-		return nil, "", nil, fmt.Errorf("%w: --wallet is required", errUsage)
+		return nil, "", nil, usagef("--wallet is required")
 	}
 	parsed, err := wallet.ParsePaymentAddress(addr, network)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("--wallet is not a %s payment-key address: %w", c.Network, err)
+		return nil, "", nil, usagef("--wallet: not a %s payment-key address: %v", c.Network, err)
 	}
 	addr = parsed.String() // the canonical (lower-case) form, as sign-in stores it
-	st, _, err := openStore(ctx, &c)
+	st, _, err := openStore(ctx, &c, create)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -60,7 +61,7 @@ func operatorCommand(ctx context.Context, name string, args []string, getenv fun
 }
 
 func accountCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, addr, st, err := operatorCommand(ctx, "account create", args, getenv, stderr)
+	c, addr, st, err := operatorCommand(ctx, "account create", true, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func accountCreate(ctx context.Context, args []string, getenv func(string) strin
 }
 
 func keyRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, addr, st, err := operatorCommand(ctx, "key rotate", args, getenv, stderr)
+	c, addr, st, err := operatorCommand(ctx, "key rotate", false, args, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func keyRotate(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func keyRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c, addr, st, err := operatorCommand(ctx, "key revoke", args, getenv, stderr)
+	c, addr, st, err := operatorCommand(ctx, "key revoke", false, args, getenv, stdout)
 	if err != nil {
 		return err
 	}

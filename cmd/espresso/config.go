@@ -2,13 +2,14 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"io"
+	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
+	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
@@ -31,19 +32,21 @@ type config struct {
 
 // storeFlags are the flags of every command that opens the database.
 func (c *config) storeFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Data, "data", "./espresso-data", "directory of the embedded database (ignored with --database-url)")
-	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://…); empty: the embedded database")
-	fs.StringVar(&c.Network, "network", "mainnet", "Cardano network: mainnet (dk_live_ keys) or testnet (dk_test_ keys)")
+	fs.StringVar(&c.Data, "data", "./espresso-data", "`directory` of the embedded database (ignored with --database-url)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL `URL` (postgres://…); empty: the embedded database")
+	fs.StringVar(&c.Network, "network", "mainnet", "Cardano `network`: mainnet (dk_live_ keys) or testnet (dk_test_ keys)")
 }
 
 func (c *config) serveFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to serve HTTP on")
-	fs.StringVar(&c.PublicURL, "public-url", "http://127.0.0.1:8080", "the server's public origin, written into sign-in messages")
-	fs.DurationVar(&c.JWTTTL, "jwt-ttl", time.Hour, "lifetime of sign-in tokens")
-	fs.DurationVar(&c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable")
-	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fs.IntVar(&c.SignInRate, "signin-rate", 30, "sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
-	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve HTTP on")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the server's public `origin`, written into sign-in messages; set it to what users'\n"+
+		"browsers see. Default: http:// and --addr (its port, and localhost for an address\n"+
+		"without a host, such as :8080 or 0.0.0.0:8080)")
+	durationFlag(fs, &c.JWTTTL, "jwt-ttl", time.Hour, "how long sign-in tokens last (a `duration`, e.g. 1h)")
+	durationFlag(fs, &c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable\n(a `duration`, e.g. 30s)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
+	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
 }
 
 // trustedProxies parses --trusted-proxies.
@@ -58,7 +61,7 @@ func (c *config) trustedProxies() ([]netip.Prefix, error) {
 			if a, aerr := netip.ParseAddr(s); aerr == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			} else {
-				return nil, fmt.Errorf("%w: --trusted-proxies: %q is not a CIDR or an address", errUsage, s)
+				return nil, usagef("--trusted-proxies: %q is not a CIDR or an address", s)
 			}
 		}
 		out = append(out, p.Masked())
@@ -74,47 +77,41 @@ func (c *config) networks() (wallet.Network, apikey.Env, error) {
 	case "testnet":
 		return wallet.Testnet, apikey.Test, nil
 	}
-	return 0, 0, fmt.Errorf("%w: --network must be mainnet or testnet, not %q", errUsage, c.Network)
+	return 0, 0, usagef("--network: must be mainnet or testnet, not %q", c.Network)
 }
 
-// envName is the variable that stands in for a flag.
-func envName(flagName string) string {
-	return "ESPRESSO_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("espresso "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of espresso %s:\n", name)
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s (%s, default %q)\n      %s\n", f.Name, envName(f.Name), f.DefValue, f.Usage)
-		})
+// checkServe checks the settings of serve that the flag types do not, and
+// that need no database: the listen address's form, the public URL and the
+// token secret from the environment. serve runs it before it binds the
+// address or opens the database, so that a mistake changes nothing.
+func (c *config) checkServe(getenv func(string) string) error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return usagef("--addr: %q is not host:port", c.Addr)
 	}
-	return fs
-}
-
-// parseFlags parses args, then fills every flag that was not given from its
-// environment variable, with the same validation.
-func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || err != nil {
-			return
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return usagef("--public-url: %q is not an absolute http(s) URL such as https://api.example.com", c.PublicURL)
 		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%w: %s: %v", errUsage, envName(f.Name), e)
-			}
+	}
+	// sessions knows what a secret must be; the message must not repeat
+	// the secret.
+	if secret := getenv("ESPRESSO_JWT_SECRET"); secret != "" {
+		if err := sessions.CheckSecret([]byte(secret)); err != nil {
+			return usagef("ESPRESSO_JWT_SECRET: must be at least %d bytes", sessions.MinSecretLen)
 		}
-	})
-	return err
+	}
+	return nil
+}
+
+// defaultPublicURL is --public-url when it is not given: http:// and the
+// address serve was asked to listen on, with the port it got (so that :0
+// works) and localhost for a wildcard host, which no browser can use.
+func defaultPublicURL(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	_, port, _ := net.SplitHostPort(bound.String())
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/espresso-auth/espresso/store"
@@ -14,8 +19,15 @@ import (
 // openStore opens and migrates the configured database (PostgreSQL with
 // --database-url, else the embedded one), and checks that it belongs to the
 // configured network: keys of one network must never be served by a server
-// of the other.
-func openStore(ctx context.Context, c *config) (*store.Store, []string, error) {
+// of the other. Only a command that may create the database passes create;
+// for the others a database that does not exist yet is a noDatabaseError,
+// and nothing is created: no directory, no file, no table.
+func openStore(ctx context.Context, c *config, create bool) (*store.Store, []string, error) {
+	if !create && c.DatabaseURL == "" {
+		if err := c.sqliteExists(); err != nil {
+			return nil, nil, err
+		}
+	}
 	var st *store.Store
 	var err error
 	if c.DatabaseURL != "" {
@@ -25,6 +37,17 @@ func openStore(ctx context.Context, c *config) (*store.Store, []string, error) {
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the database (%s): %w", describe(c), err)
+	}
+	if !create {
+		v, err := st.Version(ctx)
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("reading the version of the database (%s): %w", describe(c), err)
+		}
+		if v == 0 {
+			st.Close()
+			return nil, nil, &noDatabaseError{describe(c)}
+		}
 	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {
@@ -41,6 +64,27 @@ func openStore(ctx context.Context, c *config) (*store.Store, []string, error) {
 		return nil, nil, fmt.Errorf("the database holds %s accounts; refusing to use it for %s", got, c.Network)
 	}
 	return st, applied, nil
+}
+
+// noDatabaseError is what a command that may not create a database says
+// when there is none where it was told to look.
+type noDatabaseError struct{ where string }
+
+func (e *noDatabaseError) Error() string {
+	return "no database at " + e.where + " (check --data or --database-url; 'espresso migrate' creates one)"
+}
+
+// sqliteExists checks that the embedded database's file exists, without
+// creating anything.
+func (c *config) sqliteExists() error {
+	_, err := os.Stat(filepath.Join(c.Data, sqlite.FileName))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return &noDatabaseError{describe(c)}
+	}
+	if err != nil {
+		return fmt.Errorf("looking for the database (%s): %w", describe(c), err)
+	}
+	return nil
 }
 
 // describe names the database for logs and errors without revealing

@@ -20,6 +20,7 @@ import (
 // answered must work and no earlier key may. Repeated over several crashes.
 // At the end no key issued may appear in the database files or the logs.
 func TestDurability_SIGKILLRightAfterAnAnswerLosesNothing(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	addr := freeAddr(t)
 	acct := mustIssue(t, nil, "account", "create", "--wallet", newWallet(t, wallet.Mainnet), "--data", data)
@@ -78,6 +79,7 @@ func TestDurability_SIGKILLRightAfterAnAnswerLosesNothing(t *testing.T) {
 // TestServe_SIGTERMShutsDownGracefully stops the real binary with SIGTERM:
 // it exits 0, after saying so, and the next start serves the same keys.
 func TestServe_SIGTERMShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	addr := freeAddr(t)
 	acct := mustIssue(t, nil, "account", "create", "--wallet", newWallet(t, wallet.Mainnet), "--data", data)

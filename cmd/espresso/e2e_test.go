@@ -14,6 +14,7 @@ import (
 // TestServe_ReadmeWalkThrough follows the README: create an account with the
 // CLI while the server runs, rotate with HTTP, and see the old key refused.
 func TestServe_ReadmeWalkThrough(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	n := serveNode(t, nil, "--data", data)
 	addr := newWallet(t, wallet.Mainnet)
@@ -39,6 +40,7 @@ func TestServe_ReadmeWalkThrough(t *testing.T) {
 }
 
 func TestCLI_AccountCreateRefusesBadWalletsAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	good := newWallet(t, wallet.Mainnet)
 	mustIssue(t, nil, "account", "create", "--wallet", good, "--data", data)
@@ -79,6 +81,7 @@ func TestCLI_AccountCreateRefusesBadWalletsAndChangesNothing(t *testing.T) {
 // from another "process" (the CLI on the same data directory) and measures
 // how soon the running server refuses the old key.
 func TestCLI_ChangesWhileServingAreSeenWithinOneSecond(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	n := serveNode(t, nil, "--data", data)
 	addr := newWallet(t, wallet.Mainnet)
@@ -123,6 +126,7 @@ func TestCLI_ChangesWhileServingAreSeenWithinOneSecond(t *testing.T) {
 }
 
 func TestServe_RefusesADatabaseOfTheOtherNetwork(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	mustIssue(t, nil, "account", "create", "--wallet", newWallet(t, wallet.Mainnet), "--data", data)
 	_, _, err := cli(t, nil, "serve", "--addr", freeAddr(t), "--data", data, "--network", "testnet")
@@ -132,6 +136,7 @@ func TestServe_RefusesADatabaseOfTheOtherNetwork(t *testing.T) {
 }
 
 func TestServe_TakesSettingsFromTheEnvironment(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	env := map[string]string{"ESPRESSO_DATA": data, "ESPRESSO_NETWORK": "testnet"}
 	n := serveNode(t, env)

@@ -43,7 +43,7 @@ type node struct {
 // serveNode calls run("serve", args...) on a free port and waits until
 // /healthz answers. The server is stopped at the end of the test, and the
 // end of its log shown if the test failed.
-func serveNode(t *testing.T, env map[string]string, args ...string) *node {
+func serveNode(t testing.TB, env map[string]string, args ...string) *node {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -69,7 +69,7 @@ func serveNode(t *testing.T, env map[string]string, args ...string) *node {
 
 // waitHealthy polls /healthz until it answers 200; exited reports a server
 // that stopped first.
-func waitHealthy(t *testing.T, url string, exited <-chan error) {
+func waitHealthy(t testing.TB, url string, exited <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -96,7 +96,7 @@ func getenvFrom(env map[string]string) func(string) string {
 
 // cli runs one espresso command in-process and returns its stdout, stderr
 // and error.
-func cli(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+func cli(t testing.TB, env map[string]string, args ...string) (string, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), append([]string{"espresso"}, args...), getenvFrom(env), &stdout, &stderr)
@@ -112,7 +112,7 @@ type issuedJSON struct {
 }
 
 // mustIssue runs a command that prints one issuedJSON object.
-func mustIssue(t *testing.T, env map[string]string, args ...string) issuedJSON {
+func mustIssue(t testing.TB, env map[string]string, args ...string) issuedJSON {
 	t.Helper()
 	out, errOut, err := cli(t, env, args...)
 	if err != nil {
@@ -161,7 +161,7 @@ var (
 
 // binary builds the espresso command once per test process, into a
 // directory removed by TestMain.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binPath = filepath.Join(binDir, "espresso")
@@ -204,7 +204,7 @@ type process struct {
 }
 
 // startProcess starts the binary's server on addr and waits until healthy.
-func startProcess(t *testing.T, addr string, args ...string) *process {
+func startProcess(t testing.TB, addr string, args ...string) *process {
 	t.Helper()
 	p := &process{url: "http://" + addr, logs: &scanLog{}, done: make(chan error, 1), exited: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), append([]string{"serve", "--addr", addr}, args...)...)
@@ -221,7 +221,7 @@ func startProcess(t *testing.T, addr string, args ...string) *process {
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (p *process) kill(t *testing.T) {
+func (p *process) kill(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatal(err)

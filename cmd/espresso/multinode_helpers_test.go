@@ -131,7 +131,7 @@ func (l *scanLog) String() string {
 
 // pgNodes starts count in-process servers sharing the PostgreSQL database
 // at dbURL.
-func pgNodes(t *testing.T, dbURL string, count int, args ...string) []*node {
+func pgNodes(t testing.TB, dbURL string, count int, args ...string) []*node {
 	t.Helper()
 	nodes := make([]*node, count)
 	for i := range nodes {
@@ -151,7 +151,7 @@ func noKeysLogged(t testing.TB, issued []string, nodes ...*node) {
 
 // newPGAccount creates an account and its first key with the operator CLI,
 // through ESPRESSO_DATABASE_URL.
-func newPGAccount(t *testing.T, dbURL string) issuedJSON {
+func newPGAccount(t testing.TB, dbURL string) issuedJSON {
 	t.Helper()
 	return mustIssue(t, map[string]string{"ESPRESSO_DATABASE_URL": dbURL},
 		"account", "create", "--wallet", newWallet(t, wallet.Mainnet))

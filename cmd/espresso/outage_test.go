@@ -63,6 +63,7 @@ func (c *pgCluster) schema(t *testing.T) string {
 // TestOutage_PostgreSQLStoppedAndRestarted stops the PostgreSQL server under
 // two running nodes and starts it again, without touching the nodes.
 func TestOutage_PostgreSQLStoppedAndRestarted(t *testing.T) {
+	t.Parallel()
 	c := &pgCluster{Cluster: pgtest.StartCluster(t)}
 
 	// An outage shorter than --max-staleness (30 s by default): writes and
@@ -330,6 +331,7 @@ func (p *stallProxy) closeAll() {
 // one by one, and the nodes must recover by themselves when it forwards
 // again.
 func TestOutage_PostgreSQLStopsAnswering(t *testing.T) {
+	t.Parallel()
 	direct := pgtest.URL(t)
 	u, err := url.Parse(direct)
 	if err != nil || u.Host == "" {

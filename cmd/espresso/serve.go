@@ -21,12 +21,14 @@ import (
 // the database, in that order.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := newFlagSet("serve", stderr)
+	fs := newFlagSet("serve", stdout)
 	c.storeFlags(fs)
 	c.serveFlags(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
+	// Every setting is checked, and the address bound, before the database
+	// is opened: a mistake or a taken port must not create or migrate data.
 	network, env, err := c.networks()
 	if err != nil {
 		return err
@@ -37,12 +39,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return fmt.Errorf("%w: --log-level: %v", errUsage, err)
+		return usagef("--log-level: must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if err := c.checkServe(getenv); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	defer ln.Close() // when serving, Shutdown has closed it already
+	if c.PublicURL == "" {
+		c.PublicURL = defaultPublicURL(c.Addr, ln.Addr())
 	}
 	handler := slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	log := slog.New(handler)
 
-	st, applied, err := openStore(ctx, &c)
+	st, applied, err := openStore(ctx, &c, true)
 	if err != nil {
 		return err
 	}
@@ -67,10 +80,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
 	}
 
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return err
-	}
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
 		Keys: ks, Sessions: ss, Logger: log,
 		SignInRate: c.SignInRate, TrustedProxies: trusted,

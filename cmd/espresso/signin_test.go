@@ -34,6 +34,7 @@ func postJSON(t *testing.T, url string, body any) (int, map[string]any) {
 // The token still works after the server restarts (the secret is kept with
 // the data).
 func TestWalletCLI_SignInWalkThrough(t *testing.T) {
+	t.Parallel()
 	data, dir := t.TempDir(), t.TempDir()
 	n := serveNode(t, nil, "--data", data, "--public-url", "https://espresso.example")
 	keyFile := filepath.Join(dir, "wallet.json")
@@ -113,6 +114,7 @@ func TestWalletCLI_SignInWalkThrough(t *testing.T) {
 }
 
 func TestServe_TakesTheTokenSecretFromTheEnvironment(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	if _, _, err := cli(t, map[string]string{"ESPRESSO_JWT_SECRET": "too short"}, "serve", "--data", data, "--addr", freeAddr(t)); err == nil {
 		t.Error("a short ESPRESSO_JWT_SECRET was accepted")

@@ -24,15 +24,15 @@ type walletFile struct {
 // owner-only permissions, and its enterprise address, printed.
 func walletNew(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var network, out string
-	fs := newFlagSet("wallet new", stderr)
-	fs.StringVar(&network, "network", "mainnet", "mainnet or testnet")
-	fs.StringVar(&out, "out", "wallet.json", "file to save the signing key to (must not exist)")
+	fs := newFlagSet("wallet new", stdout)
+	fs.StringVar(&network, "network", "mainnet", "Cardano `network` of the address: mainnet or testnet")
+	fs.StringVar(&out, "out", "wallet.json", "`file` to save the signing key to (mode 0600; must not exist)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	net, err := wallet.ParseNetwork(network)
 	if err != nil {
-		return fmt.Errorf("%w: --network: %v", errUsage, err)
+		return usagef("--network: %v", err)
 	}
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -67,15 +67,15 @@ func walletNew(args []string, getenv func(string) string, stdout, stderr io.Writ
 // signData(address, hex(message)) would, and prints the signature and key.
 func walletSign(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var keyFile, message, messageFile string
-	fs := newFlagSet("wallet sign", stderr)
-	fs.StringVar(&keyFile, "key", "wallet.json", "the file `espresso wallet new` wrote")
-	fs.StringVar(&message, "message", "", "the text to sign (the sign-in challenge's message)")
-	fs.StringVar(&messageFile, "message-file", "", "read the text to sign from this file instead")
+	fs := newFlagSet("wallet sign", stdout)
+	fs.StringVar(&keyFile, "key", "wallet.json", "the `file` espresso wallet new wrote")
+	fs.StringVar(&message, "message", "", "the `text` to sign (the sign-in challenge's message)")
+	fs.StringVar(&messageFile, "message-file", "", "read the text to sign from this `file` instead")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if (message == "") == (messageFile == "") {
-		return fmt.Errorf("%w: give exactly one of --message and --message-file", errUsage)
+		return usagef("give exactly one of --message and --message-file")
 	}
 	if messageFile != "" {
 		b, err := os.ReadFile(messageFile)
