@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+
+	"github.com/espresso-auth/espresso/dashboard"
 )
 
 // addRoutes lists every route the server answers.
@@ -24,4 +26,6 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	mux.Handle("POST /accounts/signin/challenge", limit(handleChallenge(d.SignIn, d.Logger)))
 	mux.Handle("POST /accounts/signin", limit(handleSignIn(d.SignIn, d.Logger)))
+
+	dashboard.Register(mux) // GET / and GET /assets/…: the web page
 }
