@@ -67,7 +67,7 @@ func TestOpenAPI_KeepsTheSeedsContractAndListsEveryRoute(t *testing.T) {
 	}
 	nServed := 0
 	for _, r := range table {
-		if r.refused {
+		if r.refused || r.page {
 			continue
 		}
 		nServed++

@@ -6,6 +6,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/espresso-auth/espresso/dashboard"
 )
 
 // route is one entry of the server's route table.
@@ -16,6 +18,9 @@ type route struct {
 	// served, documented or listed in Allow. It exists to override what
 	// ServeMux would otherwise do (a GET pattern also answers HEAD).
 	refused bool
+	// page marks the dashboard's HTML and assets: served, but not API
+	// routes, so not in the OpenAPI document.
+	page bool
 }
 
 func (rt route) pattern() string { return rt.method + " " + rt.path }
@@ -27,7 +32,7 @@ func routes(d Deps) []route {
 	limit := func(h http.Handler) http.Handler {
 		return limited(newRateLimiter(d.SignInRate, d.Now), d.TrustedProxies, d.Logger, h)
 	}
-	return []route{
+	table := []route{
 		{method: "GET", path: "/healthz", handler: handleHealthz()},
 		{method: "GET", path: "/readyz", handler: handleReadyz(d)},
 		{method: "GET", path: "/openapi.json", handler: handleOpenAPI()},
@@ -42,6 +47,12 @@ func routes(d Deps) []route {
 		{method: "POST", path: "/accounts/signin/challenge", handler: limit(handleChallenge(d.Sessions, d.Logger))},
 		{method: "POST", path: "/accounts/signin", handler: limit(handleSignIn(d.Sessions, d.Logger))},
 	}
+	// The web page (GET / and its assets): not part of the API, so not in
+	// its OpenAPI document.
+	for _, p := range dashboard.Routes() {
+		table = append(table, route{method: "GET", path: p.Path, handler: p.Handler, page: true})
+	}
+	return table
 }
 
 // router dispatches requests along a route table, answering unknown paths
