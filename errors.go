@@ -1,6 +1,7 @@
 // Package espresso is the domain vocabulary shared by every layer of the
 // server: the kinds of failure a caller can act on. The HTTP layer turns a
-// Kind into the platform's {"code", "error"} answer in exactly one place.
+// Kind into the platform's {"code", "error", "msg"} answer in exactly one
+// place.
 package espresso
 
 import (

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/espresso-auth/espresso"
 )
@@ -13,12 +14,26 @@ import (
 // ("temporaily" included); new ones follow the same scheme (code/10 is the
 // HTTP status, or its class) and are listed in the README.
 type apiError struct {
-	Status  int    `json:"-"`
-	Code    int    `json:"code"`
-	Message string `json:"error"`
+	Status  int
+	Code    int
+	Message string
 }
 
 func (e *apiError) Error() string { return e.Message }
+
+// appendJSON encodes the answer as {"code", "error", "msg"}: the platform's
+// two fields first, as its clients and the seed's schema have them, then
+// "msg" with the same text, which the platform's Python client reads (it
+// fails with a KeyError on a 4xx body without it).
+func (e *apiError) appendJSON(b []byte) []byte {
+	b = append(b, `{"code":`...)
+	b = strconv.AppendInt(b, int64(e.Code), 10)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, e.Message)
+	b = append(b, `,"msg":`...)
+	b = appendJSONString(b, e.Message)
+	return append(b, '}')
+}
 
 // The platform's codes, then ours.
 var (

@@ -66,3 +66,23 @@ func TestErrorTable_MapsEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorBody_CarriesMsgAfterThePlatformsTwoFields: every error the
+// server can answer is {"code", "error", "msg"}, byte for byte in that
+// order, msg equal to error, so that the platform's Python client (which
+// reads code and msg) gets its own error type instead of a KeyError, and
+// clients of the seed's two fields see them first and unchanged.
+func TestErrorBody_CarriesMsgAfterThePlatformsTwoFields(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, ae := range allErrors {
+		rec := httptest.NewRecorder()
+		writeError(rec, httptest.NewRequest("GET", "/", nil), log, ae)
+		want := fmt.Sprintf(`{"code":%d,"error":%q,"msg":%q}`+"\n", ae.Code, ae.Message, ae.Message)
+		if rec.Body.String() != want {
+			t.Errorf("%d: body %q, want %q", ae.Code, rec.Body, want)
+		}
+		if code, msg := errorBody(t, rec.Body.Bytes()); code != ae.Code || msg != ae.Message {
+			t.Errorf("%d: decoded as %d %q", ae.Code, code, msg)
+		}
+	}
+}

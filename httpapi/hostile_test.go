@@ -16,7 +16,7 @@ import (
 )
 
 // TestHostileRequests_Get4xxInThePlatformFormatAndChangeNothing sends bad
-// input of every kind and checks each answer is a 4xx {code, error}, and
+// input of every kind and checks each answer is a 4xx {code, error, msg}, and
 // that afterwards the key feed has not moved and the key still works.
 func TestHostileRequests_Get4xxInThePlatformFormatAndChangeNothing(t *testing.T) {
 	e := newTestEnv(t)
@@ -148,7 +148,7 @@ func TestNewAPIKey_StorageFailureIs5000WithoutDetailAndKeepsTheOldKey(t *testing
 	}
 
 	resp, body := e.do("GET", "/accounts/new-api-key", keyHeader(key))
-	if resp.StatusCode != 500 || strings.TrimSpace(string(body)) != `{"code":5000,"error":"Internal Server Error"}` {
+	if resp.StatusCode != 500 || strings.TrimSpace(string(body)) != `{"code":5000,"error":"Internal Server Error","msg":"Internal Server Error"}` {
 		t.Fatalf("got %d %s, want the platform's bare 500", resp.StatusCode, body)
 	}
 	if !strings.Contains(e.logs.String(), "disk on fire") {

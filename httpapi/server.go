@@ -1,6 +1,6 @@
 // Package httpapi is espresso's HTTP interface: the route table, the
 // handlers, authentication of requests, and the table that turns errors
-// into the platform's {"code", "error"} answers.
+// into the platform's {"code", "error", "msg"} answers.
 package httpapi
 
 import (

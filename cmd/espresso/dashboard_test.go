@@ -210,7 +210,7 @@ func TestDashboard_ServedByTheBinaryWithItsHeaders(t *testing.T) {
 		}
 	}
 	status, body := call(t, "GET", srv.url+"/assets/nope.js", "")
-	if status != 404 || string(body) != `{"code":4040,"error":"Not found"}` {
+	if status != 404 || string(body) != `{"code":4040,"error":"Not found","msg":"Not found"}` {
 		t.Errorf("GET /assets/nope.js: %d %s, want the JSON 404", status, body)
 	}
 }

@@ -22,8 +22,8 @@ import (
 // The platform's error answers, byte for byte (writeJSON adds a newline,
 // which the comparisons trim).
 var (
-	unauthorizedBody = []byte(`{"code":4010,"error":"Unauthorized access"}`)
-	unavailableBody  = []byte(`{"code":5001,"error":"System resources temporaily unavailable"}`)
+	unauthorizedBody = []byte(`{"code":4010,"error":"Unauthorized access","msg":"Unauthorized access"}`)
+	unavailableBody  = []byte(`{"code":5001,"error":"System resources temporaily unavailable","msg":"System resources temporaily unavailable"}`)
 )
 
 // answerWithin is how soon a request must be answered while PostgreSQL is
