@@ -49,11 +49,17 @@ var (
 	errMethodNotAllowed = &apiError{http.StatusMethodNotAllowed, 4050, "Method not allowed"}
 	errConflict         = &apiError{http.StatusConflict, 4090, "Conflict"}
 	errTooLarge         = &apiError{http.StatusRequestEntityTooLarge, 4130, "Request body too large"}
+
+	errForbidden      = &apiError{http.StatusForbidden, 4030, "Forbidden"}
+	errTokenRequired  = &apiError{http.StatusForbidden, 4031, "Sign-in token required"}
+	errNoOperationKey = &apiError{http.StatusNotFound, 4405, "Operation key not found"}
+	errNoSpotAccount  = &apiError{http.StatusNotFound, 4406, "Spot account not found"}
 )
 
 // allErrors is every answer above: the codes a client may see.
 var allErrors = []*apiError{errInvalid, errUnauthorized, errRateLimited, errUserNotFound, errInternal,
-	errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge}
+	errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge,
+	errForbidden, errTokenRequired, errNoOperationKey, errNoSpotAccount}
 
 // byError answers the domain's named errors, the specific meanings first:
 // "no such account" and "no key" are both NotFound, but not the same answer.
@@ -66,6 +72,11 @@ var byError = []struct {
 	{espresso.ErrNoKey, errNoKey},
 	{espresso.ErrAccountExists, errConflict},
 	{espresso.ErrRateLimited, errRateLimited},
+	{espresso.ErrNoOperationKey, errNoOperationKey},
+	{espresso.ErrNoSpotAccount, errNoSpotAccount},
+	{espresso.ErrSpotAccountExists, errConflict},
+	{espresso.ErrTokenRequired, errTokenRequired},
+	{espresso.ErrOtherAccount, errForbidden},
 }
 
 // byKind answers any other domain error by its kind. A kind missing here
@@ -77,6 +88,7 @@ var byKind = map[espresso.Kind]*apiError{
 	espresso.Conflict:     errConflict,
 	espresso.RateLimited:  errRateLimited,
 	espresso.Unavailable:  errUnavailable,
+	espresso.Forbidden:    errForbidden,
 	espresso.Internal:     errInternal,
 }
 

@@ -33,6 +33,12 @@ func TestWriteError_AnswersNamedErrorsFirstThenKindsAndAnythingElseAs5000(t *tes
 		{"no key, wrapped with a kind", espresso.Wrap(espresso.NotFound, espresso.ErrNoKey, "looking up"), 404, 4404},
 		{"unauthorized", espresso.ErrUnauthorized, 401, 4010},
 		{"account exists", espresso.ErrAccountExists, 409, 4090},
+		{"spot account exists", espresso.ErrSpotAccountExists, 409, 4090},
+		{"no operation key", espresso.ErrNoOperationKey, 404, 4405},
+		{"no spot account", espresso.ErrNoSpotAccount, 404, 4406},
+		{"token required", espresso.ErrTokenRequired, 403, 4031},
+		{"another account", espresso.ErrOtherAccount, 403, 4030},
+		{"another Forbidden", espresso.E(espresso.Forbidden, "no"), 403, 4030},
 		{"rate limited", espresso.ErrRateLimited, 429, 4290},
 		{"another NotFound", espresso.E(espresso.NotFound, "no such thing"), 404, 4040},
 		{"invalid address", sessions.ErrInvalidAddress, 400, 4000},
@@ -60,7 +66,7 @@ func TestWriteError_AnswersNamedErrorsFirstThenKindsAndAnythingElseAs5000(t *tes
 // TestErrorTable_MapsEveryKind: no kind of the domain falls through to the
 // unknown-kind answer by omission.
 func TestErrorTable_MapsEveryKind(t *testing.T) {
-	for k := espresso.Internal; k <= espresso.Unavailable; k++ {
+	for k := espresso.Internal; k <= espresso.Forbidden; k++ {
 		if _, ok := byKind[k]; !ok {
 			t.Errorf("kind %s has no answer", k)
 		}

@@ -12,12 +12,14 @@ import (
 
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/sessions"
+	"github.com/espresso-auth/espresso/spot"
 )
 
 // Deps are what the HTTP interface needs.
 type Deps struct {
 	Keys     *keys.Service
 	Sessions *sessions.Service
+	Spot     *spot.Service
 	Logger   *slog.Logger
 	// SignInRate is how many challenge and sign-in requests a client IP may
 	// make a minute (each has its own budget); default 30.

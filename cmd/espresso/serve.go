@@ -14,6 +14,7 @@ import (
 	"github.com/espresso-auth/espresso/httpapi"
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/sessions"
+	"github.com/espresso-auth/espresso/spot"
 )
 
 // serve runs the server until ctx ends (SIGINT/SIGTERM), then stops
@@ -81,7 +82,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
-		Keys: ks, Sessions: ss, Logger: log,
+		Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log,
 		SignInRate: c.SignInRate, TrustedProxies: trusted,
 	}), slog.NewLogLogger(handler, slog.LevelWarn))
 
