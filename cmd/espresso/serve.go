@@ -20,7 +20,7 @@ import (
 // serve runs the server until ctx ends (SIGINT/SIGTERM), then stops
 // accepting requests, finishes those in flight, flushes key usage and closes
 // the database, in that order.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	var c config
 	fs := newFlagSet("serve", stdout)
 	c.storeFlags(fs)
