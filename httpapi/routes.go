@@ -155,3 +155,17 @@ type headerRecorder struct {
 func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
+
+// APIRoutes returns the "METHOD /path" pattern of every API route the
+// server answers: what its OpenAPI document describes, without the
+// dashboard's pages and the methods refused on purpose. It exists for
+// tests that must cover every route.
+func APIRoutes() []string {
+	var patterns []string
+	for _, r := range routes(Deps{}) {
+		if !r.refused && !r.page {
+			patterns = append(patterns, r.pattern())
+		}
+	}
+	return patterns
+}
