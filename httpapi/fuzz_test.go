@@ -29,6 +29,8 @@ func FuzzRequest(f *testing.F) {
 	f.Add("GET", "/accounts/new-api-key", key)
 	f.Add("GET", "/accounts/api-key", key)
 	f.Add("DELETE", "/accounts/api-key", key)
+	f.Add("GET", "/accounts/operation-key", key)
+	f.Add("PATCH", "/accounts/spot-account", key)
 	f.Add("GET", "/accounts/api-key", "dk_live_abc123def456ghi789jkl012mno345")
 	f.Add("POST", "/accounts/new-api-key", "")
 	f.Add("GET", "/accounts/../healthz", "\xff")
