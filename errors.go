@@ -1,6 +1,7 @@
 // Package espresso is the domain vocabulary shared by every layer of the
 // server: the kinds of failure a caller can act on. The HTTP layer turns a
-// Kind into the platform's {"code", "error"} answer in exactly one place.
+// Kind into the platform's {"code", "error", "msg"} answer in exactly one
+// place.
 package espresso
 
 import (
@@ -21,9 +22,10 @@ const (
 	Conflict                 // the request contradicts existing state
 	RateLimited              // the caller is over its request budget
 	Unavailable              // a dependency is down; the same request may succeed later
+	Forbidden                // valid credentials that do not allow this request
 )
 
-var kindNames = [...]string{"internal", "invalid", "unauthorized", "not found", "conflict", "rate limited", "unavailable"}
+var kindNames = [...]string{"internal", "invalid", "unauthorized", "not found", "conflict", "rate limited", "unavailable", "forbidden"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -79,6 +81,23 @@ var (
 	ErrAccountExists = E(Conflict, "the wallet already has an account")
 	// ErrRateLimited: the caller is over its budget.
 	ErrRateLimited = E(RateLimited, "rate limited")
+
+	// ErrNoSpotAccount: the account has no spot account, hence no
+	// operation key: it has not been onboarded.
+	ErrNoSpotAccount = E(NotFound, "the account has no spot account")
+	// ErrNoOperationKey: the account has no operation key for its bots to
+	// load (the same state as ErrNoSpotAccount, asked for the key).
+	ErrNoOperationKey = E(NotFound, "the account has no operation key")
+	// ErrSpotAccountExists: the account has a spot account already; its
+	// operation key can be re-encrypted, never replaced.
+	ErrSpotAccountExists = E(Conflict, "the account already has a spot account")
+	// ErrTokenRequired: the request may only be made with a sign-in token
+	// (a wallet's proof), and presented only an API key: a leaked key must
+	// not be able to replace a bot's trading key.
+	ErrTokenRequired = E(Forbidden, "a sign-in token is required")
+	// ErrOtherAccount: the request names (user_id) an account other than
+	// the caller's.
+	ErrOtherAccount = E(Forbidden, "the request names another account")
 )
 
 // KindOf reports the kind of the outermost *Error in err's chain, or

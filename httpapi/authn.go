@@ -11,11 +11,15 @@ import (
 	"github.com/espresso-auth/espresso/sessions"
 )
 
-// Principal is whom an authenticated request acts for: the account, and the
-// API key it presented, if it presented one.
+// Principal is whom an authenticated request acts for: the account, the
+// API key it presented, if it presented one, and whether it presented a
+// sign-in token.
 type Principal struct {
 	AccountID string
 	Key       keys.Info // zero when the request presented only a session token
+	// Signed is true when the request presented a valid sign-in token: a
+	// recent proof of the wallet, which some changes require (signedIn).
+	Signed bool
 }
 
 // HasKey reports whether the principal presented an API key.
@@ -58,6 +62,21 @@ func (a authenticator) authed(h authedHandler) http.Handler {
 	})
 }
 
+// signedIn is authed for changes that an API key alone may not make: the
+// request must also present a sign-in token (a key with it is fine), else
+// espresso.ErrTokenRequired. A key leaks more easily than a wallet: it sits
+// in a bot's configuration, and must not be enough to replace the bot's
+// trading key.
+func (a authenticator) signedIn(h authedHandler) http.Handler {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p Principal) {
+		if !p.Signed {
+			writeError(w, r, a.log, espresso.ErrTokenRequired)
+			return
+		}
+		h(w, r, p)
+	})
+}
+
 // authenticate accepts an API key in X-API-KEY, a session token in
 // Authorization (bare, as the platform's web app sends it, or after
 // "Bearer "), or both, in which case both must be valid and belong to the
@@ -82,7 +101,7 @@ func (a authenticator) authenticate(r *http.Request) (Principal, error) {
 		if err != nil || (p.AccountID != "" && p.AccountID != c.AccountID) {
 			return Principal{}, espresso.ErrUnauthorized
 		}
-		p.AccountID = c.AccountID
+		p.AccountID, p.Signed = c.AccountID, true
 	}
 	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/espresso-auth/espresso"
 )
@@ -13,12 +14,26 @@ import (
 // ("temporaily" included); new ones follow the same scheme (code/10 is the
 // HTTP status, or its class) and are listed in the README.
 type apiError struct {
-	Status  int    `json:"-"`
-	Code    int    `json:"code"`
-	Message string `json:"error"`
+	Status  int
+	Code    int
+	Message string
 }
 
 func (e *apiError) Error() string { return e.Message }
+
+// appendJSON encodes the answer as {"code", "error", "msg"}: the platform's
+// two fields first, as its clients and the seed's schema have them, then
+// "msg" with the same text, which the platform's Python client reads (it
+// fails with a KeyError on a 4xx body without it).
+func (e *apiError) appendJSON(b []byte) []byte {
+	b = append(b, `{"code":`...)
+	b = strconv.AppendInt(b, int64(e.Code), 10)
+	b = append(b, `,"error":`...)
+	b = appendJSONString(b, e.Message)
+	b = append(b, `,"msg":`...)
+	b = appendJSONString(b, e.Message)
+	return append(b, '}')
+}
 
 // The platform's codes, then ours.
 var (
@@ -34,11 +49,17 @@ var (
 	errMethodNotAllowed = &apiError{http.StatusMethodNotAllowed, 4050, "Method not allowed"}
 	errConflict         = &apiError{http.StatusConflict, 4090, "Conflict"}
 	errTooLarge         = &apiError{http.StatusRequestEntityTooLarge, 4130, "Request body too large"}
+
+	errForbidden      = &apiError{http.StatusForbidden, 4030, "Forbidden"}
+	errTokenRequired  = &apiError{http.StatusForbidden, 4031, "Sign-in token required"}
+	errNoOperationKey = &apiError{http.StatusNotFound, 4405, "Operation key not found"}
+	errNoSpotAccount  = &apiError{http.StatusNotFound, 4406, "Spot account not found"}
 )
 
 // allErrors is every answer above: the codes a client may see.
 var allErrors = []*apiError{errInvalid, errUnauthorized, errRateLimited, errUserNotFound, errInternal,
-	errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge}
+	errUnavailable, errNotFound, errNoKey, errMethodNotAllowed, errConflict, errTooLarge,
+	errForbidden, errTokenRequired, errNoOperationKey, errNoSpotAccount}
 
 // byError answers the domain's named errors, the specific meanings first:
 // "no such account" and "no key" are both NotFound, but not the same answer.
@@ -51,6 +72,11 @@ var byError = []struct {
 	{espresso.ErrNoKey, errNoKey},
 	{espresso.ErrAccountExists, errConflict},
 	{espresso.ErrRateLimited, errRateLimited},
+	{espresso.ErrNoOperationKey, errNoOperationKey},
+	{espresso.ErrNoSpotAccount, errNoSpotAccount},
+	{espresso.ErrSpotAccountExists, errConflict},
+	{espresso.ErrTokenRequired, errTokenRequired},
+	{espresso.ErrOtherAccount, errForbidden},
 }
 
 // byKind answers any other domain error by its kind. A kind missing here
@@ -62,6 +88,7 @@ var byKind = map[espresso.Kind]*apiError{
 	espresso.Conflict:     errConflict,
 	espresso.RateLimited:  errRateLimited,
 	espresso.Unavailable:  errUnavailable,
+	espresso.Forbidden:    errForbidden,
 	espresso.Internal:     errInternal,
 }
 

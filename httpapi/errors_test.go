@@ -33,6 +33,12 @@ func TestWriteError_AnswersNamedErrorsFirstThenKindsAndAnythingElseAs5000(t *tes
 		{"no key, wrapped with a kind", espresso.Wrap(espresso.NotFound, espresso.ErrNoKey, "looking up"), 404, 4404},
 		{"unauthorized", espresso.ErrUnauthorized, 401, 4010},
 		{"account exists", espresso.ErrAccountExists, 409, 4090},
+		{"spot account exists", espresso.ErrSpotAccountExists, 409, 4090},
+		{"no operation key", espresso.ErrNoOperationKey, 404, 4405},
+		{"no spot account", espresso.ErrNoSpotAccount, 404, 4406},
+		{"token required", espresso.ErrTokenRequired, 403, 4031},
+		{"another account", espresso.ErrOtherAccount, 403, 4030},
+		{"another Forbidden", espresso.E(espresso.Forbidden, "no"), 403, 4030},
 		{"rate limited", espresso.ErrRateLimited, 429, 4290},
 		{"another NotFound", espresso.E(espresso.NotFound, "no such thing"), 404, 4040},
 		{"invalid address", sessions.ErrInvalidAddress, 400, 4000},
@@ -60,9 +66,29 @@ func TestWriteError_AnswersNamedErrorsFirstThenKindsAndAnythingElseAs5000(t *tes
 // TestErrorTable_MapsEveryKind: no kind of the domain falls through to the
 // unknown-kind answer by omission.
 func TestErrorTable_MapsEveryKind(t *testing.T) {
-	for k := espresso.Internal; k <= espresso.Unavailable; k++ {
+	for k := espresso.Internal; k <= espresso.Forbidden; k++ {
 		if _, ok := byKind[k]; !ok {
 			t.Errorf("kind %s has no answer", k)
+		}
+	}
+}
+
+// TestErrorBody_CarriesMsgAfterThePlatformsTwoFields: every error the
+// server can answer is {"code", "error", "msg"}, byte for byte in that
+// order, msg equal to error, so that the platform's Python client (which
+// reads code and msg) gets its own error type instead of a KeyError, and
+// clients of the seed's two fields see them first and unchanged.
+func TestErrorBody_CarriesMsgAfterThePlatformsTwoFields(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, ae := range allErrors {
+		rec := httptest.NewRecorder()
+		writeError(rec, httptest.NewRequest("GET", "/", nil), log, ae)
+		want := fmt.Sprintf(`{"code":%d,"error":%q,"msg":%q}`+"\n", ae.Code, ae.Message, ae.Message)
+		if rec.Body.String() != want {
+			t.Errorf("%d: body %q, want %q", ae.Code, rec.Body, want)
+		}
+		if code, msg := errorBody(t, rec.Body.Bytes()); code != ae.Code || msg != ae.Message {
+			t.Errorf("%d: decoded as %d %q", ae.Code, code, msg)
 		}
 	}
 }

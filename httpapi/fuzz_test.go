@@ -19,8 +19,8 @@ func knownCodes() map[int]int {
 
 // FuzzRequest drives the whole request path, from the request line and the
 // X-API-KEY header to the answer, against a real store: whatever arrives,
-// the answer is never a 5xx and is always JSON, in the {code, error} format
-// with a known code when it is not a success. The environment belongs to f:
+// the answer is never a 5xx and is always JSON, in the {code, error, msg}
+// format with a known code when it is not a success. The environment belongs to f:
 // its cleanup runs when fuzzing ends.
 func FuzzRequest(f *testing.F) {
 	e := newTestEnv(f)
@@ -29,6 +29,8 @@ func FuzzRequest(f *testing.F) {
 	f.Add("GET", "/accounts/new-api-key", key)
 	f.Add("GET", "/accounts/api-key", key)
 	f.Add("DELETE", "/accounts/api-key", key)
+	f.Add("GET", "/accounts/operation-key", key)
+	f.Add("PATCH", "/accounts/spot-account", key)
 	f.Add("GET", "/accounts/api-key", "dk_live_abc123def456ghi789jkl012mno345")
 	f.Add("POST", "/accounts/new-api-key", "")
 	f.Add("GET", "/accounts/../healthz", "\xff")
@@ -57,9 +59,9 @@ func FuzzRequest(f *testing.F) {
 			t.Fatalf("%q %q: answer is not JSON: %q", method, path, rec.Body)
 		}
 		if rec.Code >= 400 {
-			code, _ := m["code"].(float64)
-			if status, ok := codes[int(code)]; !ok || status != rec.Code || len(m) != 2 {
-				t.Fatalf("%q %q: %d %s is not a known {code, error}", method, path, rec.Code, rec.Body)
+			code, _, err := parseErrorBody(rec.Body.Bytes())
+			if status, ok := codes[code]; err != nil || !ok || status != rec.Code {
+				t.Fatalf("%q %q: %d %s is not a known {code, error, msg} (%v)", method, path, rec.Code, rec.Body, err)
 			}
 		}
 	})

@@ -6,11 +6,13 @@ import (
 	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/espresso-auth/espresso/internal/clock"
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/sessions"
+	"github.com/espresso-auth/espresso/spot"
 	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/store/sqlite"
 	"github.com/espresso-auth/espresso/wallet"
@@ -91,7 +94,7 @@ func newTestEnvWith(t testing.TB, signInRate int) *testEnv {
 	var wg sync.WaitGroup
 	wg.Go(func() { ks.Run(ctx) })
 	wg.Go(func() { ss.Run(ctx) })
-	d := Deps{Keys: ks, Sessions: ss, Logger: log, SignInRate: signInRate, Now: clock.Now}
+	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now}
 	h := NewServer(d)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config = NewHTTPServer(h, nil)
@@ -152,19 +155,50 @@ func (e *testEnv) do(method, target string, header http.Header) (*http.Response,
 func keyHeader(key string) http.Header { return http.Header{"X-Api-Key": {key}} }
 
 // errorBody decodes an error answer, failing unless it is exactly the
-// platform's {"code", "error"} object.
+// platform's {"code", "error"} followed by "msg" with the same text, in that
+// order.
 func errorBody(t testing.TB, body []byte) (code int, msg string) {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatalf("error body is not JSON: %q", body)
+	code, msg, err := parseErrorBody(body)
+	if err != nil {
+		t.Fatalf("%v: %s", err, body)
 	}
-	c, ok1 := m["code"].(float64)
-	s, ok2 := m["error"].(string)
-	if !ok1 || !ok2 || len(m) != 2 {
-		t.Fatalf("error body is not {code, error}: %s", body)
+	return code, msg
+}
+
+// parseErrorBody is errorBody for callers that cannot fail the test from
+// where they are (a fuzz target reports its own way).
+func parseErrorBody(body []byte) (code int, msg string, err error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var fields []string
+	values := map[string]any{}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return 0, "", errors.New("the error body is not a JSON object")
 	}
-	return int(c), s
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return 0, "", errors.New("the error body is not JSON")
+		}
+		name, _ := tok.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return 0, "", errors.New("the error body is not JSON")
+		}
+		fields = append(fields, name)
+		values[name] = v
+	}
+	if _, err := dec.Token(); err != nil || dec.More() {
+		return 0, "", errors.New("the error body is not one JSON object")
+	}
+	n, _ := values["code"].(json.Number)
+	c, errCode := n.Int64()
+	text, _ := values["error"].(string)
+	if !slices.Equal(fields, []string{"code", "error", "msg"}) || errCode != nil || text == "" || values["msg"] != text {
+		return 0, "", errors.New(`the error body is not {"code", "error", "msg"} with msg equal to error`)
+	}
+	return int(c), text, nil
 }
 
 // openRaw opens the test database directly, for tests that inspect or

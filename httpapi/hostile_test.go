@@ -16,7 +16,7 @@ import (
 )
 
 // TestHostileRequests_Get4xxInThePlatformFormatAndChangeNothing sends bad
-// input of every kind and checks each answer is a 4xx {code, error}, and
+// input of every kind and checks each answer is a 4xx {code, error, msg}, and
 // that afterwards the key feed has not moved and the key still works.
 func TestHostileRequests_Get4xxInThePlatformFormatAndChangeNothing(t *testing.T) {
 	e := newTestEnv(t)
@@ -57,6 +57,10 @@ func TestHostileRequests_Get4xxInThePlatformFormatAndChangeNothing(t *testing.T)
 		{"made-up method", "BREW", "/accounts/new-api-key", []string{"X-API-KEY: " + key}, 405, 4050, "GET"},
 		{"PUT to api-key", "PUT", "/accounts/api-key", []string{"X-API-KEY: " + key}, 405, 4050, "DELETE, GET, HEAD"},
 		{"GET to sign-in", "GET", "/accounts/signin", nil, 405, 4050, "POST"},
+		{"DELETE to spot-account", "DELETE", "/accounts/spot-account", []string{"X-API-KEY: " + key}, 405, 4050, "GET, HEAD, PATCH, POST, PUT"},
+		{"PUT to operation-key", "PUT", "/accounts/operation-key", []string{"X-API-KEY: " + key}, 405, 4050, "GET, HEAD"},
+		{"a key-only onboarding", "POST", "/accounts/spot-account", []string{"X-API-KEY: " + key}, 403, 4031, ""},
+		{"an onboarding without credentials", "POST", "/accounts/spot-account", nil, 401, 4010, ""},
 		{"trailing slash", "GET", "/accounts/new-api-key/", []string{"X-API-KEY: " + key}, 404, 4040, ""},
 		{"upper case path", "GET", "/ACCOUNTS/NEW-API-KEY", []string{"X-API-KEY: " + key}, 404, 4040, ""},
 		{"double slash", "GET", "//accounts/new-api-key", []string{"X-API-KEY: " + key}, 404, 4040, ""},
@@ -148,7 +152,7 @@ func TestNewAPIKey_StorageFailureIs5000WithoutDetailAndKeepsTheOldKey(t *testing
 	}
 
 	resp, body := e.do("GET", "/accounts/new-api-key", keyHeader(key))
-	if resp.StatusCode != 500 || strings.TrimSpace(string(body)) != `{"code":5000,"error":"Internal Server Error"}` {
+	if resp.StatusCode != 500 || strings.TrimSpace(string(body)) != `{"code":5000,"error":"Internal Server Error","msg":"Internal Server Error"}` {
 		t.Fatalf("got %d %s, want the platform's bare 500", resp.StatusCode, body)
 	}
 	if !strings.Contains(e.logs.String(), "disk on fire") {

@@ -20,7 +20,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	if err != nil {
 		// Only our own response types reach here; they always marshal.
-		body = []byte(`{"code":5000,"error":"Internal Server Error"}`)
+		body = errInternal.appendJSON(nil)
 		status = http.StatusInternalServerError
 	}
 	writeBody(w, status, body)

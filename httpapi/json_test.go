@@ -23,6 +23,7 @@ func TestKeyInfo_EncodesAsEncodingJSONWould(t *testing.T) {
 	type plain struct { // what encoding/json makes of the same answer
 		AccountID  string  `json:"account_id"`
 		MaskedKey  string  `json:"masked_key"`
+		APIKey     string  `json:"api_key"`
 		CreatedAt  string  `json:"created_at"`
 		LastUsedAt *string `json:"last_used_at"`
 	}
@@ -31,8 +32,8 @@ func TestKeyInfo_EncodesAsEncodingJSONWould(t *testing.T) {
 		in   keyInfo
 		want plain
 	}{
-		{keyInfo{"a", "dk_live_Ab3d…9xYz", created, time.Time{}}, plain{"a", "dk_live_Ab3d…9xYz", "2026-11-27T16:00:00Z", nil}},
-		{keyInfo{"b\"", "<m>", created, used}, plain{"b\"", "<m>", "2026-11-27T16:00:00Z", &usedText}},
+		{keyInfo{"a", "dk_live_Ab3d…9xYz", created, time.Time{}}, plain{"a", "dk_live_Ab3d…9xYz", "dk_live_Ab3d…9xYz", "2026-11-27T16:00:00Z", nil}},
+		{keyInfo{"b\"", "<m>", created, used}, plain{"b\"", "<m>", "<m>", "2026-11-27T16:00:00Z", &usedText}},
 	} {
 		want, _ := json.Marshal(c.want)
 		if got := c.in.appendJSON(nil); string(got) != string(want) {

@@ -36,7 +36,13 @@ func handleNewAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
 // BenchmarkServeHTTP). The answer is
 //
 //	{"account_id": "…", "masked_key": "dk_live_Ab3d…9xYz",
+//	 "api_key": "dk_live_Ab3d…9xYz",
 //	 "created_at": "2026-11-27T18:00:00Z", "last_used_at": null | "…"}
+//
+// api_key is the masked form again: the platform's Python and TypeScript
+// clients declare this answer as {"api_key", "created_at"}. Keys are hashed
+// at rest, so the key itself is shown once, by the answer that creates it,
+// and never again.
 type keyInfo struct {
 	accountID  string
 	maskedKey  string
@@ -48,6 +54,8 @@ func (k keyInfo) appendJSON(b []byte) []byte {
 	b = append(b, `{"account_id":`...)
 	b = appendJSONString(b, k.accountID)
 	b = append(b, `,"masked_key":`...)
+	b = appendJSONString(b, k.maskedKey)
+	b = append(b, `,"api_key":`...)
 	b = appendJSONString(b, k.maskedKey)
 	b = append(b, `,"created_at":`...)
 	b = appendTimestamp(b, k.createdAt)

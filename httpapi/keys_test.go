@@ -56,6 +56,7 @@ func TestNewAPIKey_ReturnsExactlyTheSeedsShapeAndRetiresTheOldKey(t *testing.T) 
 	var info struct {
 		CreatedAt string `json:"created_at"`
 		MaskedKey string `json:"masked_key"`
+		APIKey    string `json:"api_key"`
 	}
 	if err := json.Unmarshal(body, &info); err != nil {
 		t.Fatal(err)
@@ -63,8 +64,11 @@ func TestNewAPIKey_ReturnsExactlyTheSeedsShapeAndRetiresTheOldKey(t *testing.T) 
 	if info.CreatedAt != fields["created_at"] {
 		t.Errorf("GET api-key created_at %q != creation's %q", info.CreatedAt, fields["created_at"])
 	}
-	if strings.Contains(string(body), newKey) || info.MaskedKey != newKey[:12]+"…"+newKey[40:] {
-		t.Errorf("GET api-key shows %q for %s…: want the masked form only", info.MaskedKey, newKey[:12])
+	// The platform's clients read {"api_key", "created_at"} here: api_key
+	// is the masked form, since the key itself is never shown again.
+	masked := newKey[:12] + "…" + newKey[40:]
+	if strings.Contains(string(body), newKey) || info.MaskedKey != masked || info.APIKey != masked {
+		t.Errorf("GET api-key shows masked_key %q, api_key %q for %s…: want the masked form only", info.MaskedKey, info.APIKey, newKey[:12])
 	}
 }
 

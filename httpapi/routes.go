@@ -46,6 +46,14 @@ func routes(d Deps) []route {
 
 		{method: "POST", path: "/accounts/signin/challenge", handler: limit(handleChallenge(d.Sessions, d.Logger))},
 		{method: "POST", path: "/accounts/signin", handler: limit(handleSignIn(d.Sessions, d.Logger))},
+
+		// A bot reads its operation key with its API key; changing it
+		// takes a sign-in token (a wallet's proof).
+		{method: "GET", path: "/accounts/operation-key", handler: a.authed(handleGetOperationKey(d.Spot, d.Logger))},
+		{method: "GET", path: "/accounts/spot-account", handler: a.authed(handleGetSpotAccount(d.Spot, d.Logger))},
+		{method: "POST", path: "/accounts/spot-account", handler: a.signedIn(handleCreateSpotAccount(d.Spot, d.Logger))},
+		{method: "PATCH", path: "/accounts/spot-account", handler: a.signedIn(handleReencryptOperationKey(d.Spot, d.Logger))},
+		{method: "PUT", path: "/accounts/spot-account", handler: a.signedIn(handleReencryptOperationKey(d.Spot, d.Logger))},
 	}
 	// The web page (GET / and its assets): not part of the API, so not in
 	// its OpenAPI document.
@@ -147,3 +155,17 @@ type headerRecorder struct {
 func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
+
+// APIRoutes returns the "METHOD /path" pattern of every API route the
+// server answers: what its OpenAPI document describes, without the
+// dashboard's pages and the methods refused on purpose. It exists for
+// tests that must cover every route.
+func APIRoutes() []string {
+	var patterns []string
+	for _, r := range routes(Deps{}) {
+		if !r.refused && !r.page {
+			patterns = append(patterns, r.pattern())
+		}
+	}
+	return patterns
+}

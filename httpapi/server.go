@@ -1,6 +1,6 @@
 // Package httpapi is espresso's HTTP interface: the route table, the
 // handlers, authentication of requests, and the table that turns errors
-// into the platform's {"code", "error"} answers.
+// into the platform's {"code", "error", "msg"} answers.
 package httpapi
 
 import (
@@ -12,12 +12,14 @@ import (
 
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/sessions"
+	"github.com/espresso-auth/espresso/spot"
 )
 
 // Deps are what the HTTP interface needs.
 type Deps struct {
 	Keys     *keys.Service
 	Sessions *sessions.Service
+	Spot     *spot.Service
 	Logger   *slog.Logger
 	// SignInRate is how many challenge and sign-in requests a client IP may
 	// make a minute (each has its own budget); default 30.

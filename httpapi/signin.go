@@ -9,6 +9,7 @@ import (
 	"net/netip"
 
 	"github.com/espresso-auth/espresso/sessions"
+	"github.com/espresso-auth/espresso/store"
 )
 
 // maxBody bounds every request body: a sign-in's signature is at most 8 KiB
@@ -84,6 +85,29 @@ type signInRequest struct {
 	Nonce         *string `json:"nonce"`
 	Signature     *string `json:"signature"`
 	Key           *string `json:"key"`
+
+	// The platform's web app onboards the account with its sign-in: the
+	// operation key it sealed in the browser. Optional; the key and its
+	// hash come together or not at all.
+	EncryptedOperationKey *string `json:"encrypted_operation_key"`
+	OperationKeyHash      *string `json:"operation_key_hash"`
+	IsScriptOperationKey  *bool   `json:"is_script_operation_key"`
+}
+
+// onboarding returns the operation key the request carries, nil if none,
+// or errInvalid if it carries half of one.
+func (req signInRequest) onboarding() (*store.OperationKey, error) {
+	if (req.EncryptedOperationKey == nil) != (req.OperationKeyHash == nil) {
+		return nil, errInvalid
+	}
+	if req.EncryptedOperationKey == nil {
+		return nil, nil
+	}
+	k := &store.OperationKey{Encrypted: *req.EncryptedOperationKey, Hash: *req.OperationKeyHash}
+	if req.IsScriptOperationKey != nil {
+		k.Script = *req.IsScriptOperationKey
+	}
+	return k, nil
 }
 
 // signInResponse is the platform's sign-in answer.
@@ -107,7 +131,13 @@ func handleSignIn(s *sessions.Service, log *slog.Logger) http.Handler {
 			writeError(w, r, log, errInvalid)
 			return
 		}
-		sess, err := s.SignIn(r.Context(), sessions.Proof{Wallet: *req.WalletAddress, Nonce: *req.Nonce, Signature: *req.Signature, Key: *req.Key})
+		onboarding, err := req.onboarding()
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		sess, err := s.SignIn(r.Context(), sessions.Proof{Wallet: *req.WalletAddress, Nonce: *req.Nonce,
+			Signature: *req.Signature, Key: *req.Key, Onboarding: onboarding})
 		if err != nil {
 			writeError(w, r, log, err)
 			return

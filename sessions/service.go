@@ -22,7 +22,7 @@ import (
 // Store is what sign-in needs from storage; every storage backend provides
 // it. Its methods keep the meaning and errors documented in package store.
 type Store interface {
-	SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time) (acct store.Account, created bool, err error)
+	SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time, onboard *store.OperationKey) (acct store.Account, created bool, err error)
 	PruneNonces(ctx context.Context, before time.Time) (int64, error)
 }
 

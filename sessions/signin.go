@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/spot"
 	"github.com/espresso-auth/espresso/store"
 	"github.com/espresso-auth/espresso/wallet"
 )
@@ -96,6 +97,11 @@ type Proof struct {
 	Nonce     string
 	Signature string // COSE_Sign1, hex
 	Key       string // COSE_Key, hex
+
+	// Onboarding, if set, is not part of the proof: it is the operation key
+	// the platform's web app sends with its sign-in, which SignIn stores at
+	// the account's first onboarding (see SignIn).
+	Onboarding *store.OperationKey
 }
 
 // Session is a completed sign-in.
@@ -104,15 +110,26 @@ type Session struct {
 	Token           string
 	ExpiresAt       time.Time
 	FirstTime       bool // the account was created by this sign-in
-	OnboardingReady bool // the account has been issued an API key
+	OnboardingReady bool // the account has an operation key (this sign-in's, or an earlier one)
 }
 
 // SignIn verifies a proof and, if it holds, consumes its nonce and returns
 // a session for the wallet's account, creating the account at its first
-// sign-in. Every failure to prove (wrong network, another address, an
-// unknown, expired or used nonce, a bad signature) is
-// espresso.ErrUnauthorized.
+// sign-in. With p.Onboarding set, the account also gets that operation key
+// if it has none yet, in the same commit; a later sign-in's is ignored (the
+// key is re-encrypted through the spot account, never replaced).
+//
+// Errors: an Onboarding that is not a valid blob and hash is
+// espresso.Invalid, checked before anything else, so that nothing is
+// stored and the nonce stays unused; every failure to prove (wrong
+// network, another address, an unknown, expired or used nonce, a bad
+// signature) is espresso.ErrUnauthorized.
 func (s *Service) SignIn(ctx context.Context, p Proof) (Session, error) {
+	if p.Onboarding != nil {
+		if err := spot.CheckOperationKey(*p.Onboarding); err != nil {
+			return Session{}, err
+		}
+	}
 	a, err := wallet.ParsePaymentAddress(p.Wallet, s.opts.Network)
 	if err != nil {
 		return Session{}, espresso.ErrUnauthorized
@@ -125,7 +142,7 @@ func (s *Service) SignIn(ctx context.Context, p Proof) (Session, error) {
 	if err := wallet.VerifySignData(a, s.opts.Network, []byte(msg), p.Signature, p.Key); err != nil {
 		return Session{}, espresso.ErrUnauthorized
 	}
-	acct, created, err := s.st.SignIn(ctx, a.String(), p.Nonce, expires)
+	acct, created, err := s.st.SignIn(ctx, a.String(), p.Nonce, expires, p.Onboarding)
 	if errors.Is(err, store.ErrNonceUsed) {
 		return Session{}, espresso.ErrUnauthorized
 	}

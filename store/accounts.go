@@ -10,8 +10,8 @@ import (
 
 // CreateAccount creates the account of wallet and, when first is not nil,
 // issues first as the account's live key, in one transaction. It returns
-// the account and the events it recorded (one KeyIssued with first, none
-// without). espresso.ErrAccountExists, with nothing changed, if wallet
+// the account (not onboarded: it has no operation key yet) and the events
+// it recorded (one KeyIssued with first, none without). espresso.ErrAccountExists, with nothing changed, if wallet
 // already has an account.
 func (s *Store) CreateAccount(ctx context.Context, wallet string, first *NewKey) (Account, []Event, error) {
 	kind := RowTx
@@ -32,7 +32,6 @@ func (s *Store) CreateAccount(ctx context.Context, wallet string, first *NewKey)
 		if err != nil {
 			return err
 		}
-		a.Onboarded = true
 		acct, events = a, []Event{ev}
 		return nil
 	})
@@ -93,11 +92,13 @@ func accountByID(ctx context.Context, r Reader, id string) (Account, error) {
 
 // SignIn marks nonce as used (it stays recorded until expiresAt) and
 // returns the account of wallet, creating it without a key if it does not
-// exist; created says which. One transaction: of concurrent calls with the
-// same nonce exactly one succeeds, the others get ErrNonceUsed and change
-// nothing; of concurrent calls for one new wallet exactly one creates the
-// account and the others return it.
-func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time) (acct Account, created bool, err error) {
+// exist; created says which. With onboard set, the account also gets its
+// spot account, holding onboard, if it has none yet (its first onboarding;
+// a later one changes nothing). One transaction: of concurrent calls with
+// the same nonce exactly one succeeds, the others get ErrNonceUsed and
+// change nothing; of concurrent calls for one new wallet exactly one
+// creates the account and the others return it.
+func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time, onboard *OperationKey) (acct Account, created bool, err error) {
 	err = s.write(ctx, "sign in", RowTx, func(ctx context.Context, tx Tx, now time.Time) error {
 		acct, created = Account{}, false
 		recorded, err := tx.UseNonce(ctx, nonce, stored(expiresAt))
@@ -107,29 +108,45 @@ func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time
 		if !recorded {
 			return ErrNonceUsed
 		}
-		a, found, err := tx.AccountByWallet(ctx, wallet)
-		if err != nil || found {
-			acct = a
+		a, isNew, err := accountOfWallet(ctx, tx, wallet, now)
+		if err != nil {
 			return err
 		}
-		a, err = insertAccount(ctx, tx, wallet, now)
-		if err == nil {
-			acct, created = a, true
-			return nil
+		if onboard != nil && !a.Onboarded {
+			if _, _, err := insertSpotAccount(ctx, tx, a.ID, *onboard, now); err != nil {
+				return err
+			}
+			// Inserted, or another transaction gave it one meanwhile:
+			// either way the account has an operation key now.
+			a.Onboarded = true
 		}
-		if !errors.Is(err, espresso.ErrAccountExists) {
-			return err
-		}
-		// Another transaction created it since we looked, and committed
-		// (InsertAccount waited for it): a new read sees it.
-		a, found, err = tx.AccountByWallet(ctx, wallet)
-		acct = a
-		return orMissing(found, err, errors.New("the wallet's account exists but cannot be read"))
+		acct, created = a, isNew
+		return nil
 	})
 	if err != nil {
 		return Account{}, false, err
 	}
 	return acct, created, nil
+}
+
+// accountOfWallet returns the account of wallet, creating it (isNew) if it
+// does not exist.
+func accountOfWallet(ctx context.Context, tx Tx, wallet string, now time.Time) (a Account, isNew bool, err error) {
+	a, found, err := tx.AccountByWallet(ctx, wallet)
+	if err != nil || found {
+		return a, false, err
+	}
+	a, err = insertAccount(ctx, tx, wallet, now)
+	if err == nil {
+		return a, true, nil
+	}
+	if !errors.Is(err, espresso.ErrAccountExists) {
+		return Account{}, false, err
+	}
+	// Another transaction created it since we looked, and committed
+	// (InsertAccount waited for it): a new read sees it.
+	a, found, err = tx.AccountByWallet(ctx, wallet)
+	return a, false, orMissing(found, err, errors.New("the wallet's account exists but cannot be read"))
 }
 
 // orMissing returns err, or missing when a primitive succeeded but found

@@ -65,7 +65,7 @@ type TxKind uint8
 // The kinds of write transaction.
 const (
 	// RowTx changes rows and records no key event: sign-in, settings, use
-	// times, pruning.
+	// times, pruning, spot accounts.
 	RowTx TxKind = iota
 	// FeedTx records key events. The driver serialises such transactions
 	// (holding a lock from before the first statement to the end) so that
@@ -102,6 +102,8 @@ type Reader interface {
 	FirstSeqSince(ctx context.Context, t time.Time) (int64, error)
 	// Setting returns the value of the named setting (never nil).
 	Setting(ctx context.Context, name string) (value []byte, found bool, err error)
+	// SpotAccount returns the account's spot account.
+	SpotAccount(ctx context.Context, accountID string) (a SpotAccount, found bool, err error)
 	// AppliedMigrations returns the versions recorded as applied, none when
 	// the database has no migrations table; it creates nothing.
 	AppliedMigrations(ctx context.Context) ([]int64, error)
@@ -146,6 +148,14 @@ type Tx interface {
 	// (waiting first for a transaction storing one to end). A later Setting
 	// call of the same transaction sees the stored value.
 	InsertSetting(ctx context.Context, name string, value []byte) error
+	// InsertSpotAccount stores a (its account must exist), unless the
+	// account has a spot account already, in which case it changes nothing
+	// and returns false (waiting first, if another transaction is inserting
+	// one, for that one to end).
+	InsertSpotAccount(ctx context.Context, a SpotAccount) (inserted bool, err error)
+	// SetEncryptedOperationKey replaces the blob of the account's spot
+	// account, and sets its UpdatedAt to at, if it has one.
+	SetEncryptedOperationKey(ctx context.Context, accountID, encrypted string, at time.Time) (updated bool, err error)
 	// ApplyMigration runs m's SQL and records m as applied at the given
 	// time, creating the table that records migrations if it does not
 	// exist. Only in a SchemaTx.

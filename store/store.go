@@ -1,7 +1,8 @@
 // Package store is what espresso keeps in a database: accounts, their API
 // keys (as hashes only), a totally ordered feed of key changes that every
-// node replays into its in-memory verification cache, used sign-in nonces
-// and a few server-wide settings.
+// node replays into its in-memory verification cache, the accounts' spot
+// accounts (each holding an operation key, sealed by its owner), used
+// sign-in nonces and a few server-wide settings.
 //
 // A Store holds the rules, each operation written once as a transaction
 // script over a Driver's primitives; the drivers (subpackages sqlite and

@@ -11,8 +11,29 @@ type Account struct {
 	ID            string // a random UUID
 	WalletAddress string // bech32, as presented when the account was created
 	CreatedAt     time.Time
-	// Onboarded is true once the account has been issued an API key, ever.
+	// Onboarded is true once the account has an operation key (a spot
+	// account), which its bots need to trade: the platform's
+	// is_onboarding_ready.
 	Onboarded bool
+}
+
+// OperationKey is a bot's trading key as the server keeps it: sealed with
+// its owner's password, which the server never sees, so it holds only
+// opaque text.
+type OperationKey struct {
+	Encrypted string // encrypted_operation_key: the blob, byte for byte as given
+	Hash      string // operation_key_hash, as given
+	Script    bool   // is_script_operation_key
+}
+
+// SpotAccount is an account's trading side: the operation key its bots load
+// at start-up. An account has at most one, and keeps it: the key is only
+// ever re-encrypted (a password change), never replaced.
+type SpotAccount struct {
+	AccountID string
+	OperationKey
+	CreatedAt time.Time
+	UpdatedAt time.Time // CreatedAt until the key is first re-encrypted
 }
 
 // Key is the stored form of an API key: its hash and a masked form, never the

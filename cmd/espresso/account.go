@@ -60,7 +60,7 @@ func operatorCommand(ctx context.Context, name string, create bool, args []strin
 	return &c, addr, st, nil
 }
 
-func accountCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func accountCreate(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	c, addr, st, err := operatorCommand(ctx, "account create", true, args, getenv, stdout)
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func accountCreate(ctx context.Context, args []string, getenv func(string) strin
 	return printJSON(stdout, issuedOutput{issued.AccountID, addr, issued.Key.String(), timestamp(issued.CreatedAt)})
 }
 
-func keyRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func keyRotate(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	c, addr, st, err := operatorCommand(ctx, "key rotate", false, args, getenv, stdout)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func keyRotate(ctx context.Context, args []string, getenv func(string) string, s
 	return printJSON(stdout, issuedOutput{acct.ID, acct.WalletAddress, issued.Key.String(), timestamp(issued.CreatedAt)})
 }
 
-func keyRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func keyRevoke(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	c, addr, st, err := operatorCommand(ctx, "key revoke", false, args, getenv, stdout)
 	if err != nil {
 		return err

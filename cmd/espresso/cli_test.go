@@ -98,6 +98,9 @@ var commandFlags = map[string][]string{
 	"wallet new":     {"network", "out"},
 	"wallet sign":    {"key", "message", "message-file"},
 	"version":        nil,
+
+	"wallet operation-key":         {"key-out", "password-file"},
+	"wallet decrypt-operation-key": {"in", "key-out", "password-file"},
 }
 
 func TestHelp_EveryCommandAndGroupPrintsItsHelpOnStdoutAndExitsZero(t *testing.T) {
@@ -224,6 +227,8 @@ func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
 		{[]string{"wallet", "sign"}, nil, "give exactly one of --message and --message-file", "wallet sign"},
 		{[]string{"wallet", "new", "--network", "moon"}, nil, "--network: ", "wallet new"},
 		{[]string{"version", "extra"}, nil, `unexpected argument "extra"`, "version"},
+		{[]string{"wallet", "operation-key", "--password", "hunter2"}, nil, "unknown flag --password", "wallet operation-key"},
+		{[]string{"wallet", "decrypt-operation-key"}, nil, "give --in or --password-file", "wallet decrypt-operation-key"},
 	}
 	for _, c := range cases {
 		name := strings.Join(c.args, " ")

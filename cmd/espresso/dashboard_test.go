@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -186,7 +185,7 @@ func TestDashboard_ServedByTheBinaryWithItsHeaders(t *testing.T) {
 	addr := freeAddr(t)
 	srv := startProcess(t, addr, "--data", t.TempDir())
 	for _, p := range []string{"/", "/assets/app.js", "/assets/style.css"} {
-		resp, err := http.Get(srv.url + p)
+		resp, err := apiClient.Get(srv.url + p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +209,7 @@ func TestDashboard_ServedByTheBinaryWithItsHeaders(t *testing.T) {
 		}
 	}
 	status, body := call(t, "GET", srv.url+"/assets/nope.js", "")
-	if status != 404 || string(body) != `{"code":4040,"error":"Not found"}` {
+	if status != 404 || string(body) != `{"code":4040,"error":"Not found","msg":"Not found"}` {
 		t.Errorf("GET /assets/nope.js: %d %s, want the JSON 404", status, body)
 	}
 }

@@ -50,7 +50,7 @@ func serveNode(t testing.TB, env map[string]string, args ...string) *node {
 	logs := &scanLog{}
 	done := make(chan error, 1)
 	argv := append([]string{"espresso", "serve", "--addr", addr}, args...)
-	go func() { done <- run(ctx, argv, getenvFrom(env), io.Discard, logs) }()
+	go func() { done <- run(ctx, argv, getenvFrom(env), strings.NewReader(""), io.Discard, logs) }()
 	var once sync.Once
 	var runErr error
 	n := &node{url: "http://" + addr, logs: logs, stop: func() error {
@@ -98,8 +98,14 @@ func getenvFrom(env map[string]string) func(string) string {
 // and error.
 func cli(t testing.TB, env map[string]string, args ...string) (string, string, error) {
 	t.Helper()
+	return cliIn(t, env, "", args...)
+}
+
+// cliIn is cli with stdin as the command's standard input.
+func cliIn(t testing.TB, env map[string]string, stdin string, args ...string) (string, string, error) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), append([]string{"espresso"}, args...), getenvFrom(env), &stdout, &stderr)
+	err := run(context.Background(), append([]string{"espresso"}, args...), getenvFrom(env), strings.NewReader(stdin), &stdout, &stderr)
 	return stdout.String(), stderr.String(), err
 }
 

@@ -19,7 +19,7 @@ type migrateOutput struct {
 
 // migrate applies the database's pending migrations, creating the database
 // if needed, and prints what it did.
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func migrate(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	var c config
 	fs := newFlagSet("migrate", stdout)
 	c.storeFlags(fs)

@@ -22,8 +22,8 @@ import (
 // The platform's error answers, byte for byte (writeJSON adds a newline,
 // which the comparisons trim).
 var (
-	unauthorizedBody = []byte(`{"code":4010,"error":"Unauthorized access"}`)
-	unavailableBody  = []byte(`{"code":5001,"error":"System resources temporaily unavailable"}`)
+	unauthorizedBody = []byte(`{"code":4010,"error":"Unauthorized access","msg":"Unauthorized access"}`)
+	unavailableBody  = []byte(`{"code":5001,"error":"System resources temporaily unavailable","msg":"System resources temporaily unavailable"}`)
 )
 
 // answerWithin is how soon a request must be answered while PostgreSQL is
@@ -35,13 +35,11 @@ const answerWithin = 5 * time.Second
 // 1 s feed poll (a lost notification); anything past 2 s is a bug.
 const revocationBound = 2 * time.Second
 
-// mnClient keeps enough idle connections for 64 concurrent callers, and
-// bounds every request so that a hung server fails the test instead of
-// hanging it.
-var mnClient = &http.Client{
-	Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 128, IdleConnTimeout: 30 * time.Second},
-	Timeout:   30 * time.Second,
-}
+// apiClient carries the end-to-end tests' requests: it checks each request
+// and answer against the OpenAPI document (validatingTransport), keeps
+// enough idle connections for 64 concurrent callers, and bounds every
+// request so that a hung server fails the test instead of hanging it.
+var apiClient = newValidatingClient(newCoverage())
 
 // send sends a request with an optional X-API-KEY; safe to call from any
 // goroutine (it reports errors instead of failing the test).
@@ -53,7 +51,7 @@ func send(method, url, key string) (int, []byte, error) {
 	if key != "" {
 		req.Header.Set("X-API-KEY", key)
 	}
-	resp, err := mnClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -219,7 +219,7 @@ func TestMultiNode_SignInOnOneNodeWorksOnTheOther(t *testing.T) {
 	token := sess["token"].(string)
 	req, _ := http.NewRequest("GET", a.url+"/accounts/new-api-key", nil)
 	req.Header.Set("Authorization", token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ type command struct {
 	synopsis string // its arguments, e.g. "--wallet ADDR"
 	summary  string // one line, for the overview
 	about    string // a paragraph for its own help; summary if empty
-	run      func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+	run      func(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 // commands lists every command, in the order the overview shows them.
@@ -44,13 +44,15 @@ func commands() []command {
 		{name: "wallet new", synopsis: "[--out FILE]", summary: "create a test wallet (its signing key saved to FILE)",
 			about: "Create a test wallet for trying sign-in without a browser wallet: a fresh Ed25519 key\n" +
 				"saved to --out (mode 0600, never overwritten), and its address, printed. Not for real funds.",
-			run: func(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+			run: func(_ context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 				return walletNew(args, getenv, stdout, stderr)
 			}},
 		{name: "wallet sign", synopsis: "--message TEXT | --message-file FILE", summary: "sign TEXT as a CIP-30 wallet's signData would",
-			run: func(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+			run: func(_ context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 				return walletSign(args, getenv, stdout, stderr)
 			}},
+		walletOperationKeyCommand(),
+		walletDecryptOperationKeyCommand(),
 		{name: "version", summary: "print the version, as JSON",
 			about: `Print {"version", "revision", "time", "modified", "go"} as JSON: the module version and,
 when the binary was built from a checkout, its VCS revision and commit time.`,
@@ -84,10 +86,11 @@ func isHelp(arg string) bool {
 }
 
 // run is the whole program: main only supplies the process's context,
-// arguments, environment and output streams, so tests can run it in-process.
+// arguments, environment and standard streams, so tests can run it
+// in-process.
 // Help goes to stdout and returns nil; a mistake in the command line is a
 // usage error (see usagef), which main reports in one line and exits 2 for.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		args = args[1:] // the program's name
 	}
@@ -114,7 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if !ok {
 		return withHint(usagef("unknown command %q", name), groupOf(name))
 	}
-	err := cmd.run(ctx, rest, getenv, stdout, stderr)
+	err := cmd.run(ctx, rest, getenv, stdin, stdout, stderr)
 	if errors.Is(err, errHelpShown) {
 		return nil
 	}
@@ -134,7 +137,7 @@ func help(ctx context.Context, args []string, getenv func(string) string, stdout
 	if !ok {
 		return withHint(usagef("unknown command %q", name), groupOf(name))
 	}
-	err := cmd.run(ctx, []string{"--help"}, getenv, stdout, stderr)
+	err := cmd.run(ctx, []string{"--help"}, getenv, strings.NewReader(""), stdout, stderr)
 	if errors.Is(err, errHelpShown) {
 		return nil
 	}

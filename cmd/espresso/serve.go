@@ -14,12 +14,13 @@ import (
 	"github.com/espresso-auth/espresso/httpapi"
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/sessions"
+	"github.com/espresso-auth/espresso/spot"
 )
 
 // serve runs the server until ctx ends (SIGINT/SIGTERM), then stops
 // accepting requests, finishes those in flight, flushes key usage and closes
 // the database, in that order.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
 	var c config
 	fs := newFlagSet("serve", stdout)
 	c.storeFlags(fs)
@@ -81,7 +82,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
-		Keys: ks, Sessions: ss, Logger: log,
+		Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log,
 		SignInRate: c.SignInRate, TrustedProxies: trusted,
 	}), slog.NewLogLogger(handler, slog.LevelWarn))
 

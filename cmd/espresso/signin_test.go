@@ -15,7 +15,7 @@ import (
 func postJSON(t *testing.T, url string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	resp, err := apiClient.Post(url, "application/json", bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestWalletCLI_SignInWalkThrough(t *testing.T) {
 
 	req, _ := http.NewRequest("GET", n.url+"/accounts/new-api-key", nil)
 	req.Header.Set("Authorization", token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestWalletCLI_SignInWalkThrough(t *testing.T) {
 	n2 := serveNode(t, nil, "--data", data, "--public-url", "https://espresso.example")
 	req, _ = http.NewRequest("GET", n2.url+"/accounts/api-key", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = apiClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

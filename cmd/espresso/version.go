@@ -19,7 +19,7 @@ type versionOutput struct {
 }
 
 // version prints the build information of the running binary.
-func version(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+func version(_ context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := newFlagSet("version", stdout)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err

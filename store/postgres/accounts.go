@@ -11,10 +11,10 @@ import (
 
 // account returns the account matching cond, which compares a column of
 // "a", the accounts table, with $1. The columns selected are store.Account's
-// fields, in order.
+// fields, in order; Onboarded is whether it has a spot account.
 func (x *executor) account(ctx context.Context, cond string, arg any) (store.Account, bool, error) {
 	rows, _ := x.q.Query(ctx, `SELECT a.id, a.wallet_address, a.created_at,
-		EXISTS (SELECT 1 FROM api_keys k WHERE k.account_id = a.id)
+		EXISTS (SELECT 1 FROM spot_accounts s WHERE s.account_id = a.id)
 		FROM accounts a WHERE `+cond, arg)
 	a, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[store.Account])
 	if errors.Is(err, pgx.ErrNoRows) {

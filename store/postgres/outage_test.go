@@ -48,7 +48,7 @@ func TestOutage_EveryMethodFailsUnavailableWithinFiveSeconds_AndTheSameStoreReco
 		{"AccountByWallet", func(ctx context.Context) error { _, err := s.AccountByWallet(ctx, acct.WalletAddress); return err }},
 		{"AccountByID", func(ctx context.Context) error { _, err := s.AccountByID(ctx, acct.ID); return err }},
 		{"SignIn", func(ctx context.Context) error {
-			_, _, err := s.SignIn(ctx, acct.WalletAddress, "nonce", time.Now().Add(time.Minute))
+			_, _, err := s.SignIn(ctx, acct.WalletAddress, "nonce", time.Now().Add(time.Minute), nil)
 			return err
 		}},
 		{"RevokeKey", func(ctx context.Context) error { _, _, err := s.RevokeKey(ctx, acct.ID, nil); return err }},

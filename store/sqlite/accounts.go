@@ -8,10 +8,10 @@ import (
 	"github.com/espresso-auth/espresso/store"
 )
 
-// accountQuery selects an account, Onboarded included, by a condition on
-// "a", the accounts table.
+// accountQuery selects an account, Onboarded (it has a spot account)
+// included, by a condition on "a", the accounts table.
 const accountQuery = `SELECT a.id, a.wallet_address, a.created_at,
-	EXISTS (SELECT 1 FROM api_keys k WHERE k.account_id = a.id)
+	EXISTS (SELECT 1 FROM spot_accounts s WHERE s.account_id = a.id)
 	FROM accounts a WHERE `
 
 func (x executor) AccountByID(ctx context.Context, id string) (store.Account, bool, error) {

@@ -162,7 +162,7 @@ func TestData_SurvivesCloseAndReopen(t *testing.T) {
 		t.Errorf("Migrate after reopening = %q, %v; want nothing", applied, err)
 	}
 	got, err := s.AccountByWallet(t.Context(), "addr_test1qreopen")
-	if err != nil || got.ID != acct.ID || !got.Onboarded || !got.CreatedAt.Equal(acct.CreatedAt) {
+	if err != nil || got.ID != acct.ID || got.Onboarded != acct.Onboarded || !got.CreatedAt.Equal(acct.CreatedAt) {
 		t.Errorf("AccountByWallet after reopening = %+v, %v; want %+v", got, err, acct)
 	}
 	if k, err := s.LiveKey(t.Context(), acct.ID); err != nil || k.Hash != nk.Hash {

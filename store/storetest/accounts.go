@@ -43,7 +43,8 @@ func (h harness) testAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateAccount: %v", err)
 		}
-		wantAccount(t, "CreateAccount", a, store.Account{ID: a.ID, WalletAddress: wallet, CreatedAt: d.now(), Onboarded: true})
+		// A key is not onboarding: that takes an operation key.
+		wantAccount(t, "CreateAccount", a, store.Account{ID: a.ID, WalletAddress: wallet, CreatedAt: d.now()})
 		want := []store.Event{{Kind: store.KeyIssued, Key: liveKeyOf(a.ID, first, d.now())}}
 		wantEvents(t, "CreateAccount events", events, want)
 		if len(events) == 1 && events[0].Seq <= 0 {
@@ -148,10 +149,10 @@ func (h harness) testAccounts(t *testing.T) {
 		wantErr(t, "AccountByID(a wallet address)", err, espresso.ErrUserNotFound)
 	})
 
-	t.Run("an account is onboarded once it has had a key, even after revoking it", func(t *testing.T) {
+	t.Run("an account is onboarded once it has a spot account, with or without a key", func(t *testing.T) {
 		t.Parallel()
 		d := h.fresh(t)
-		a, _, err := d.s.SignIn(t.Context(), newWallet(), newNonce(), d.clock.Now().Add(time.Minute))
+		a, _, err := d.s.SignIn(t.Context(), newWallet(), newNonce(), d.clock.Now().Add(time.Minute), nil)
 		if err != nil {
 			t.Fatalf("SignIn: %v", err)
 		}
@@ -162,12 +163,20 @@ func (h harness) testAccounts(t *testing.T) {
 		if _, _, err := d.s.RotateKey(t.Context(), a.ID, nil, newKey()); err != nil {
 			t.Fatalf("RotateKey: %v", err)
 		}
-		a.Onboarded = true
 		got, err := d.s.AccountByID(t.Context(), a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantAccount(t, "AccountByID after the first key", got, a)
+		if _, err := d.s.CreateSpotAccount(t.Context(), a.ID, newOperationKey()); err != nil {
+			t.Fatalf("CreateSpotAccount: %v", err)
+		}
+		a.Onboarded = true
+		got, err = d.handle(t).AccountByID(t.Context(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAccount(t, "AccountByID after the spot account", got, a)
 		if _, _, err := d.s.RevokeKey(t.Context(), a.ID, nil); err != nil {
 			t.Fatalf("RevokeKey: %v", err)
 		}
@@ -176,7 +185,7 @@ func (h harness) testAccounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantAccount(t, "AccountByWallet after revoking the key", got, a)
-		got, _, err = d.s.SignIn(t.Context(), a.WalletAddress, newNonce(), d.clock.Now().Add(time.Minute))
+		got, _, err = d.s.SignIn(t.Context(), a.WalletAddress, newNonce(), d.clock.Now().Add(time.Minute), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,14 +199,14 @@ func (h harness) testSignIn(t *testing.T) {
 		t.Parallel()
 		d := h.fresh(t)
 		wallet := newWallet()
-		a, created, err := d.s.SignIn(t.Context(), wallet, newNonce(), d.clock.Now().Add(time.Minute))
+		a, created, err := d.s.SignIn(t.Context(), wallet, newNonce(), d.clock.Now().Add(time.Minute), nil)
 		if err != nil || !created {
 			t.Fatalf("first SignIn: created %v, %v; want created", created, err)
 		}
 		want := store.Account{ID: a.ID, WalletAddress: wallet, CreatedAt: d.now()}
 		wantAccount(t, "first SignIn", a, want)
 		d.clock.Advance(step)
-		again, created, err := d.handle(t).SignIn(t.Context(), wallet, newNonce(), d.clock.Now().Add(time.Minute))
+		again, created, err := d.handle(t).SignIn(t.Context(), wallet, newNonce(), d.clock.Now().Add(time.Minute), nil)
 		if err != nil || created {
 			t.Fatalf("second SignIn: created %v, %v; want not created", created, err)
 		}
@@ -215,7 +224,7 @@ func (h harness) testSignIn(t *testing.T) {
 		d := h.fresh(t)
 		a := createAccount(t, d.s, ptr(newKey()))
 		d.clock.Advance(step)
-		got, created, err := d.s.SignIn(t.Context(), a.WalletAddress, newNonce(), d.clock.Now().Add(time.Minute))
+		got, created, err := d.s.SignIn(t.Context(), a.WalletAddress, newNonce(), d.clock.Now().Add(time.Minute), nil)
 		if err != nil || created {
 			t.Fatalf("SignIn: created %v, %v; want not created", created, err)
 		}
@@ -227,13 +236,13 @@ func (h harness) testSignIn(t *testing.T) {
 		d := h.fresh(t)
 		w1, w2, nonce := newWallet(), newWallet(), newNonce()
 		expires := d.clock.Now().Add(time.Minute)
-		if _, _, err := d.s.SignIn(t.Context(), w1, nonce, expires); err != nil {
+		if _, _, err := d.s.SignIn(t.Context(), w1, nonce, expires, nil); err != nil {
 			t.Fatalf("SignIn: %v", err)
 		}
 		for _, s := range []*store.Store{d.s, d.handle(t)} {
-			_, _, err := s.SignIn(t.Context(), w1, nonce, expires)
+			_, _, err := s.SignIn(t.Context(), w1, nonce, expires, nil)
 			wantErr(t, "SignIn with a used nonce", err, store.ErrNonceUsed)
-			_, _, err = s.SignIn(t.Context(), w2, nonce, expires.Add(time.Hour))
+			_, _, err = s.SignIn(t.Context(), w2, nonce, expires.Add(time.Hour), nil)
 			wantErr(t, "SignIn of another wallet with a used nonce", err, store.ErrNonceUsed)
 		}
 		_, err := d.s.AccountByWallet(t.Context(), w2)
@@ -251,7 +260,7 @@ func (h harness) testSignIn(t *testing.T) {
 		}
 		created := make([]bool, len(wallets))
 		race(len(wallets), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
-			_, ok, err := s.SignIn(t.Context(), wallets[i], nonce, expires)
+			_, ok, err := s.SignIn(t.Context(), wallets[i], nonce, expires, nil)
 			if err != nil && !errors.Is(err, store.ErrNonceUsed) {
 				t.Errorf("SignIn %d: %v, want success or ErrNonceUsed", i, err)
 			}
@@ -283,7 +292,7 @@ func (h harness) testSignIn(t *testing.T) {
 		ids := make([]string, 32)
 		var creations atomic.Int32
 		race(len(ids), []*store.Store{d.s, d.handle(t)}, func(i int, s *store.Store) {
-			a, created, err := s.SignIn(t.Context(), wallet, newNonce(), expires)
+			a, created, err := s.SignIn(t.Context(), wallet, newNonce(), expires, nil)
 			if err != nil {
 				t.Errorf("SignIn %d: %v", i, err)
 				return
@@ -312,7 +321,7 @@ func (h harness) testSignIn(t *testing.T) {
 			nonce   string
 			expires time.Time
 		}{{soon, now.Add(time.Minute)}, {later, now.Add(10 * time.Minute)}} {
-			if _, _, err := d.s.SignIn(t.Context(), wallet, n.nonce, n.expires); err != nil {
+			if _, _, err := d.s.SignIn(t.Context(), wallet, n.nonce, n.expires, nil); err != nil {
 				t.Fatalf("SignIn: %v", err)
 			}
 		}
@@ -323,10 +332,10 @@ func (h harness) testSignIn(t *testing.T) {
 		if n, err := d.handle(t).PruneNonces(t.Context(), now.Add(10*time.Minute)); err != nil || n != 1 {
 			t.Errorf("PruneNonces = %d, %v; want 1", n, err)
 		}
-		if _, _, err := d.s.SignIn(t.Context(), wallet, soon, now.Add(2*time.Minute)); err != nil {
+		if _, _, err := d.s.SignIn(t.Context(), wallet, soon, now.Add(2*time.Minute), nil); err != nil {
 			t.Errorf("SignIn with a pruned nonce: %v", err)
 		}
-		_, _, err := d.s.SignIn(t.Context(), wallet, later, now.Add(2*time.Minute))
+		_, _, err := d.s.SignIn(t.Context(), wallet, later, now.Add(2*time.Minute), nil)
 		wantErr(t, "SignIn with a nonce that was not pruned", err, store.ErrNonceUsed)
 		if n, err := d.s.PruneNonces(t.Context(), now.Add(time.Hour)); err != nil || n != 2 {
 			t.Errorf("PruneNonces of everything = %d, %v; want 2", n, err)

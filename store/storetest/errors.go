@@ -34,7 +34,7 @@ func everyCall(s *store.Store, a store.Account, k store.NewKey) map[string]func(
 		"AccountByWallet": func(ctx context.Context) error { _, err := s.AccountByWallet(ctx, a.WalletAddress); return err },
 		"AccountByID":     func(ctx context.Context) error { _, err := s.AccountByID(ctx, a.ID); return err },
 		"SignIn": func(ctx context.Context) error {
-			_, _, err := s.SignIn(ctx, newWallet(), newNonce(), start.Add(time.Hour))
+			_, _, err := s.SignIn(ctx, newWallet(), newNonce(), start.Add(time.Hour), nil)
 			return err
 		},
 		"RotateKey": func(ctx context.Context) error {
@@ -50,6 +50,15 @@ func everyCall(s *store.Store, a store.Account, k store.NewKey) map[string]func(
 			return s.RecordUse(ctx, map[apikey.Hash]time.Time{k.Hash: start.Add(time.Hour)})
 		},
 		"PruneNonces": func(ctx context.Context) error { _, err := s.PruneNonces(ctx, start.Add(time.Hour)); return err },
+		"SpotAccount": func(ctx context.Context) error { _, err := s.SpotAccount(ctx, a.ID); return err },
+		"CreateSpotAccount": func(ctx context.Context) error {
+			_, err := s.CreateSpotAccount(ctx, a.ID, newOperationKey())
+			return err
+		},
+		"ReencryptOperationKey": func(ctx context.Context) error {
+			_, err := s.ReencryptOperationKey(ctx, a.ID, newOperationKey().Encrypted)
+			return err
+		},
 		"Setting": func(ctx context.Context) error {
 			_, err := s.Setting(ctx, "name", func() ([]byte, error) { return []byte("v"), nil })
 			return err
@@ -80,6 +89,7 @@ func (h harness) testErrors(t *testing.T) {
 		}
 		wantSameLive(t, "the live keys", newLiveSet(after), newLiveSet(keys))
 		wantLive(t, "the account", d.s, k.acct.ID, k.live())
+		wantNoSpot(t, "the account", d.s, k.acct.ID)
 		if _, err := d.s.Setting(t.Context(), "name", func() ([]byte, error) { return []byte("fresh"), nil }); err != nil {
 			t.Errorf("Setting: %v", err)
 		}

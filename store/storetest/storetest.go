@@ -68,6 +68,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("PruneEvents", h.testPruneEvents)
 	t.Run("ConcurrentFeed", h.testConcurrentFeed)
 	t.Run("Setting", h.testSetting)
+	t.Run("SpotAccounts", h.testSpotAccounts)
 	t.Run("Ping", h.testPing)
 	t.Run("Watch", h.testWatch)
 	t.Run("Errors", h.testErrors)
