@@ -78,8 +78,12 @@ func New() *Metrics {
 		Buckets: slow,
 	}, []string{"op"})
 	m.dbErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "espresso_db_errors_total", Help: "Database calls that failed because the database was unavailable or broken (not a refused operation), by operation and kind.",
-	}, []string{"op", "kind"})
+		Name: "espresso_db_errors_total",
+		Help: "Database calls that failed because the database was unavailable (unreachable, timed out) or answered unexpectedly (internal), not refused operations. The log names the operation.",
+	}, []string{"kind"})
+	for _, k := range []espresso.Kind{espresso.Unavailable, espresso.Internal} {
+		m.dbErrors.WithLabelValues(k.String()) // at zero from the start, so that rate() sees the first error
+	}
 	m.reg.MustRegister(verify, rotation, signIn, m.limited, m.dbCalls, m.dbErrors, m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.VerifyKey, m.VerifyToken = verify.WithLabelValues("key"), verify.WithLabelValues("token")
@@ -113,7 +117,7 @@ func (m *Metrics) ObserveDB(op string, took time.Duration, err error) {
 	}
 	switch k := espresso.KindOf(err); k {
 	case espresso.Unavailable, espresso.Internal:
-		m.dbErrors.WithLabelValues(op, k.String()).Inc()
+		m.dbErrors.WithLabelValues(k.String()).Inc()
 	}
 }
 
