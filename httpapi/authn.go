@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/apikey"
@@ -16,6 +19,7 @@ import (
 // sign-in token.
 type Principal struct {
 	AccountID string
+	Wallet    string    // the account's wallet address
 	Key       keys.Info // zero when the request presented only a session token
 	// Signed is true when the request presented a valid sign-in token: a
 	// recent proof of the wallet, which some changes require (signedIn).
@@ -44,6 +48,9 @@ type authenticator struct {
 	keys     *keys.Service
 	sessions *sessions.Service
 	log      *slog.Logger
+	// verifyKey and verifyToken observe how long authenticate took, by the
+	// credential that decided it.
+	verifyKey, verifyToken prometheus.Observer
 }
 
 // authed lets a request through to h only with valid credentials, and
@@ -88,20 +95,29 @@ func (a authenticator) authenticate(r *http.Request) (Principal, error) {
 	if len(apiKeys) > 1 || len(authz) > 1 || len(apiKeys)+len(authz) == 0 {
 		return Principal{}, espresso.ErrUnauthorized
 	}
+	start := time.Now()
+	took := a.verifyToken
+	if len(apiKeys) == 1 {
+		took = a.verifyKey
+	}
+	defer func() { took.Observe(time.Since(start).Seconds()) }()
 	var p Principal
 	if len(apiKeys) == 1 {
 		k, err := a.keys.Verify(r.Context(), apiKeys[0])
 		if err != nil {
 			return Principal{}, err
 		}
-		p = Principal{AccountID: k.AccountID, Key: k}
+		p = Principal{AccountID: k.AccountID, Wallet: k.WalletAddress, Key: k}
 	}
 	if len(authz) == 1 {
 		c, err := a.sessions.VerifyToken(bearer(authz[0]))
 		if err != nil || (p.AccountID != "" && p.AccountID != c.AccountID) {
 			return Principal{}, espresso.ErrUnauthorized
 		}
-		p.AccountID, p.Signed = c.AccountID, true
+		if !p.HasKey() {
+			p.AccountID, p.Wallet = c.AccountID, c.Wallet
+		}
+		p.Signed = true
 	}
 	return p, nil
 }

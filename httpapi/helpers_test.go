@@ -20,6 +20,7 @@ import (
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/internal/clock"
 	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/metrics"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
 	"github.com/espresso-auth/espresso/store"
@@ -94,7 +95,7 @@ func newTestEnvWith(t testing.TB, signInRate int) *testEnv {
 	var wg sync.WaitGroup
 	wg.Go(func() { ks.Run(ctx) })
 	wg.Go(func() { ss.Run(ctx) })
-	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now}
+	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now, Metrics: metrics.New()}
 	h := NewServer(d)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config = NewHTTPServer(h, nil)

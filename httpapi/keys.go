@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/espresso-auth/espresso/keys"
 )
 
@@ -18,9 +20,11 @@ type newAPIKeyResponse struct {
 // handleNewAPIKey rotates the caller's key: the key presented stops working
 // at the instant the new one is committed, and the new key is answered only
 // after that commit.
-func handleNewAPIKey(ks *keys.Service, log *slog.Logger) authedHandler {
+func handleNewAPIKey(ks *keys.Service, took prometheus.Observer, log *slog.Logger) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, p Principal) {
+		start := time.Now()
 		issued, err := ks.Rotate(r.Context(), p.AccountID, p.Presented())
+		took.Observe(time.Since(start).Seconds())
 		if err != nil {
 			writeError(w, r, log, err)
 			return

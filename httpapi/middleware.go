@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/espresso-auth/espresso/metrics"
 )
 
 // requestInfo collects what the access log says about a request. Only
@@ -66,14 +68,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// logRequests writes one JSON line per request. It logs the route pattern,
-// never the path or query: a client may put its key in either.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// logRequests writes one JSON line per request and counts it in its
+// route's counter (counts, by pattern; "unmatched" for none). It logs the
+// route pattern, never the path or query: a client may put its key in
+// either.
+func logRequests(log *slog.Logger, counts map[string]*metrics.Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		next.ServeHTTP(&statusWriter{ResponseWriter: w, ri: ri}, r)
+		if c := counts[routeOf(r)]; c != nil {
+			c.Count(ri.status)
+		}
 		attrs := make([]slog.Attr, 0, 8) // room for all: no regrowth per request
 		attrs = append(attrs,
 			slog.String("method", r.Method),
@@ -99,9 +106,12 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
+// unmatched is the route of a request no route matched.
+const unmatched = "unmatched"
+
 func routeOf(r *http.Request) string {
 	if r.Pattern == "" {
-		return "unmatched"
+		return unmatched
 	}
 	return r.Pattern
 }

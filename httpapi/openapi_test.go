@@ -102,7 +102,9 @@ func TestOpenAPI_KeepsTheSeedsContractAndListsEveryRoute(t *testing.T) {
 	for op := range documented {
 		method, p, _ := strings.Cut(op, " ")
 		req, _ := http.NewRequest(method, p, nil)
-		if _, pattern := rt.mux.Handler(req); pattern != op {
+		// A route of every method (the forward-auth check) is documented
+		// as GET, and says so.
+		if _, pattern := rt.mux.Handler(req); pattern != op && pattern != p {
 			t.Errorf("documented %s is routed to %q", op, pattern)
 		}
 	}
@@ -112,7 +114,7 @@ func TestOpenAPI_KeepsTheSeedsContractAndListsEveryRoute(t *testing.T) {
 			continue
 		}
 		nServed++
-		if !documented[r.pattern()] {
+		if r.method == "" && !documented["GET "+r.path] || r.method != "" && !documented[r.pattern()] {
 			t.Errorf("%s is served but not documented", r.pattern())
 		}
 	}

@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/espresso-auth/espresso/dashboard"
 )
 
 // route is one entry of the server's route table.
 type route struct {
-	method, path string
+	method, path string // method "": every method
 	handler      http.Handler
 	// refused marks a method refused on purpose: it answers 405 and is not
 	// served, documented or listed in Allow. It exists to override what
@@ -21,31 +23,47 @@ type route struct {
 	// page marks the dashboard's HTML and assets: served, but not API
 	// routes, so not in the OpenAPI document.
 	page bool
+	// quiet marks the forward-auth check, which a gateway asks on every
+	// request it passes: it is answered before the access log and counted
+	// in metrics only (see server), and it answers every path below its
+	// own too, since Envoy's ext_authz appends the original request's path.
+	quiet bool
 }
 
-func (rt route) pattern() string { return rt.method + " " + rt.path }
+func (rt route) pattern() string {
+	if rt.method == "" {
+		return rt.path
+	}
+	return rt.method + " " + rt.path
+}
 
 // routes is every route the server answers, in one table: the mux is
 // built from it, and the tests read it (every served route is documented).
 func routes(d Deps) []route {
-	a := authenticator{keys: d.Keys, sessions: d.Sessions, log: d.Logger}
-	limit := func(h http.Handler) http.Handler {
-		return limited(newRateLimiter(d.SignInRate, d.Now), d.TrustedProxies, d.Logger, h)
+	d = d.withDefaults()
+	a := authenticator{keys: d.Keys, sessions: d.Sessions, log: d.Logger,
+		verifyKey: d.Metrics.VerifyKey, verifyToken: d.Metrics.VerifyToken}
+	limit := func(h http.Handler, refused prometheus.Counter) http.Handler {
+		return limited(newRateLimiter(d.SignInRate, d.Now), d.TrustedProxies, d.Logger, refused, h)
 	}
+	challengeLimited, signInLimited := d.Metrics.RateLimited("challenge"), d.Metrics.RateLimited("signin")
 	table := []route{
+		// Every method: gateways forward the original request's.
+		{path: "/auth/verify", handler: handleVerify(a, d.Metrics.Route("/auth/verify"), d.Logger), quiet: true},
+
 		{method: "GET", path: "/healthz", handler: handleHealthz()},
 		{method: "GET", path: "/readyz", handler: handleReadyz(d)},
 		{method: "GET", path: "/openapi.json", handler: handleOpenAPI()},
 
-		{method: "GET", path: "/accounts/new-api-key", handler: a.authed(handleNewAPIKey(d.Keys, d.Logger))},
+		{method: "GET", path: "/accounts/new-api-key", handler: a.authed(handleNewAPIKey(d.Keys, d.Metrics.Rotation, d.Logger))},
 		// HEAD would rotate the key and throw the new one away with the
 		// body.
 		{method: "HEAD", path: "/accounts/new-api-key", refused: true},
 		{method: "GET", path: "/accounts/api-key", handler: a.authed(handleGetAPIKey(d.Keys, d.Logger))},
 		{method: "DELETE", path: "/accounts/api-key", handler: a.authed(handleRevokeAPIKey(d.Keys, d.Logger))},
 
-		{method: "POST", path: "/accounts/signin/challenge", handler: limit(handleChallenge(d.Sessions, d.Logger))},
-		{method: "POST", path: "/accounts/signin", handler: limit(handleSignIn(d.Sessions, d.Logger))},
+		{method: "POST", path: "/accounts/signin/challenge", handler: limit(handleChallenge(d.Sessions, d.Logger), challengeLimited)},
+		{method: "POST", path: "/accounts/signin", handler: limit(handleSignIn(d.Sessions, d.Metrics.SignIn, d.Logger), signInLimited)},
 
 		// A bot reads its operation key with its API key; changing it
 		// takes a sign-in token (a wallet's proof).
@@ -95,6 +113,9 @@ func allowed(table []route) map[string]string {
 		if r.refused {
 			refused[r.pattern()] = true
 			continue
+		}
+		if r.method == "" {
+			continue // every method: never 405
 		}
 		methods[r.path] = append(methods[r.path], r.method)
 		if r.method == http.MethodGet {

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/metrics"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
 )
@@ -21,6 +23,9 @@ type Deps struct {
 	Sessions *sessions.Service
 	Spot     *spot.Service
 	Logger   *slog.Logger
+	// Metrics receives the server's measurements; if nil, a registry of its
+	// own that nobody reads.
+	Metrics *metrics.Metrics
 	// SignInRate is how many challenge and sign-in requests a client IP may
 	// make a minute (each has its own budget); default 30.
 	SignInRate int
@@ -29,20 +34,65 @@ type Deps struct {
 	Now            func() time.Time // default time.Now
 }
 
-// NewServer returns the handler for every route, with request logging and
-// panic recovery around it.
-func NewServer(d Deps) http.Handler { return logRequests(d.Logger, newHandler(d)) }
+// NewServer returns the handler for every route, with request logging,
+// request metrics and panic recovery around it.
+func NewServer(d Deps) http.Handler {
+	d = d.withDefaults()
+	table := routes(d)
+	s := &server{}
+	counts := map[string]*metrics.Route{unmatched: d.Metrics.Route(unmatched)}
+	for _, r := range table {
+		if r.quiet {
+			s.quietPath, s.quiet = r.path, recoverPanics(d.Logger, r.handler)
+			continue
+		}
+		counts[r.pattern()] = d.Metrics.Route(r.pattern())
+	}
+	s.rest = logRequests(d.Logger, counts, recoverPanics(d.Logger, newRouter(table, d.Logger)))
+	return s
+}
 
-// newHandler is NewServer without the access log: nothing but the log
-// depends on it.
+// newHandler is NewServer without the access log and the dispatch of the
+// forward-auth check: the routes alone, as the router serves them.
 func newHandler(d Deps) http.Handler {
+	d = d.withDefaults()
+	return recoverPanics(d.Logger, newRouter(routes(d), d.Logger))
+}
+
+func (d Deps) withDefaults() Deps {
 	if d.SignInRate <= 0 {
 		d.SignInRate = 30
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return recoverPanics(d.Logger, newRouter(routes(d), d.Logger))
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	return d
+}
+
+// server sends the forward-auth check (the quiet route) straight to its
+// handler, and every other request through the access log to the router.
+// A gateway asks the check on every request it passes: most of espresso's
+// traffic behind one, and the log line, its context value and the request
+// copy would cost more than the check itself. The check is counted in the
+// metrics instead, and its failures that matter (5xx) are logged where
+// they happen, as for every route.
+type server struct {
+	quietPath string // the check's path; it answers every path below it too
+	quiet     http.Handler
+	rest      http.Handler
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; s.quiet != nil && strings.HasPrefix(p, s.quietPath) &&
+		(len(p) == len(s.quietPath) || p[len(s.quietPath)] == '/') {
+		r.Pattern = s.quietPath
+		s.quiet.ServeHTTP(w, r)
+		return
+	}
+	s.rest.ServeHTTP(w, r)
 }
 
 // NewHTTPServer returns the http.Server espresso runs h with: timeouts so a

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/store"
@@ -37,9 +40,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // limited answers 429 for a client over its budget.
-func limited(l *rateLimiter, trusted []netip.Prefix, log *slog.Logger, next http.Handler) http.Handler {
+func limited(l *rateLimiter, trusted []netip.Prefix, log *slog.Logger, refused prometheus.Counter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !l.allow(clientIP(r, trusted)) {
+			refused.Inc()
 			w.Header().Set("Retry-After", "60")
 			writeError(w, r, log, errRateLimited)
 			return
@@ -120,8 +124,10 @@ type signInResponse struct {
 
 // handleSignIn checks a wallet's signature of a challenge and answers with a
 // session token.
-func handleSignIn(s *sessions.Service, log *slog.Logger) http.Handler {
+func handleSignIn(s *sessions.Service, took prometheus.Observer, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() { took.Observe(time.Since(start).Seconds()) }()
 		var req signInRequest
 		if err := decodeJSON(w, r, &req); err != nil {
 			writeError(w, r, log, err)

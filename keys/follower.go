@@ -35,6 +35,7 @@ type follower struct {
 	resync atomic.Bool   // the next pull starts from a snapshot
 	synced atomic.Int64  // unix µs of the start of the last pull that reached the store's head
 	down   atomic.Bool   // the last pull failed (logged once per outage)
+	heard  atomic.Uint64 // notifications received from the store
 	pullMu sync.Mutex    // held by a pull or a load: they never overlap
 
 	mu      sync.Mutex
@@ -132,6 +133,7 @@ func (f *follower) run(ctx context.Context) {
 			// lost connection: revalidate from a snapshot.
 			started := false
 			w.Watch(ctx, func(missed bool) {
+				f.heard.Add(1)
 				f.poke(missed && started)
 				started = true
 			})

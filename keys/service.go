@@ -161,6 +161,21 @@ func (s *Service) fresh() error {
 	return nil
 }
 
+// Stats describe a Service's replica, for monitoring.
+type Stats struct {
+	Keys          int       // live keys in the replica
+	Seq           int64     // the feed position: every event up to it is applied
+	LastSync      time.Time // when the replica was last known to match the store (the Unix epoch: never)
+	Notifications uint64    // change notifications received from the store
+}
+
+// Stats returns the replica's current Stats. It takes the replica's read
+// lock briefly; it is meant for a metrics scrape, not the hot path.
+func (s *Service) Stats() Stats {
+	return Stats{Keys: s.rep.size(), Seq: s.rep.position(), LastSync: s.feed.lastSync(),
+		Notifications: s.feed.heard.Load()}
+}
+
 // pruneEvents drops the events older than the retention: a replica that
 // far behind reloads a snapshot instead.
 func (s *Service) pruneEvents(ctx context.Context) {

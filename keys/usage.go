@@ -20,7 +20,7 @@ func (s *Service) flushUsage(ctx context.Context) {
 	uses := make(map[apikey.Hash]time.Time, len(batch))
 	for _, e := range batch {
 		e.dirty.Store(false) // before reading lastUsed: a later use marks it again
-		uses[e.key.Hash] = fromMicros(e.lastUsed.Load())
+		uses[e.hash] = fromMicros(e.lastUsed.Load())
 	}
 	if err := s.st.RecordUse(ctx, uses); err != nil {
 		s.opts.Logger.Warn("recording key use failed; will retry", "keys", len(uses), "err", err)

@@ -51,10 +51,12 @@ func (s *Service) Verify(ctx context.Context, raw string) (Info, error) {
 		s.usedMu.Unlock()
 	}
 	return Info{
-		AccountID:  e.key.AccountID,
-		Hash:       h,
-		Masked:     e.key.Masked,
-		CreatedAt:  e.key.CreatedAt,
-		LastUsedAt: fromMicros(before),
+		AccountID:     e.owner[0],
+		WalletAddress: e.owner[1],
+		Hash:          h,
+		Masked:        e.masked,
+		CreatedAt:     fromMicros(e.createdAt),
+		LastUsedAt:    fromMicros(before),
+		owner:         &e.owner,
 	}, nil
 }

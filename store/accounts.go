@@ -28,7 +28,7 @@ func (s *Store) CreateAccount(ctx context.Context, wallet string, first *NewKey)
 			acct, events = a, nil
 			return err
 		}
-		ev, err := issue(ctx, tx, a.ID, *first, now)
+		ev, err := issue(ctx, tx, a, *first, now)
 		if err != nil {
 			return err
 		}

@@ -79,7 +79,9 @@ const (
 )
 
 // Reader is the primitives that read. A "found" or "ok" result false means
-// there is no such row; it is never an error.
+// there is no such row; it is never an error. Every Key a primitive returns
+// (here and in Tx) carries its account's WalletAddress, read from the
+// accounts table: events do not store it.
 type Reader interface {
 	// AccountByID returns the account with id, Onboarded included.
 	AccountByID(ctx context.Context, id string) (a Account, found bool, err error)

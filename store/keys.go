@@ -25,7 +25,8 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 		events []Event
 	)
 	err := s.write(ctx, "rotate key", FeedTx, func(ctx context.Context, tx Tx, now time.Time) error {
-		if _, err := accountByID(ctx, tx, accountID); err != nil {
+		acct, err := accountByID(ctx, tx, accountID)
+		if err != nil {
 			return err
 		}
 		var recorded []Event
@@ -42,7 +43,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 		case current != nil:
 			return ErrKeyNotLive
 		}
-		ev, err := issue(ctx, tx, accountID, next, now)
+		ev, err := issue(ctx, tx, acct, next, now)
 		if err != nil {
 			return err
 		}
@@ -93,8 +94,8 @@ func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey
 
 // issue stores nk as the account's live key, created at now, and records
 // its KeyIssued event, which it returns.
-func issue(ctx context.Context, tx Tx, accountID string, nk NewKey, now time.Time) (Event, error) {
-	k := Key{AccountID: accountID, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: now}
+func issue(ctx context.Context, tx Tx, a Account, nk NewKey, now time.Time) (Event, error) {
+	k := Key{AccountID: a.ID, WalletAddress: a.WalletAddress, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: now}
 	if err := tx.InsertKey(ctx, k); err != nil {
 		return Event{}, err
 	}

@@ -37,8 +37,9 @@ import (
 // else. A write that fails with Unavailable while committing may
 // nevertheless have committed: the connection was lost with the answer.
 type Store struct {
-	d   Driver
-	now func() time.Time
+	d       Driver
+	now     func() time.Time
+	observe func(op string, took time.Duration, err error)
 }
 
 // Options configure a Store. The zero value is ready to use.
@@ -47,13 +48,22 @@ type Options struct {
 	// write transaction reads it once, after taking its locks, so that the
 	// times recorded follow commit order as far as the clock does.
 	Now func() time.Time
+	// Observe, if set, is called after every call that reaches the
+	// database (a read, a write transaction, a ping), with the operation's
+	// name (a constant, such as "rotate key"), how long it took, retries
+	// included, and its error as the method returns it: for metrics. It
+	// must be quick and safe for concurrent use.
+	Observe func(op string, took time.Duration, err error)
 }
 
 // New returns a Store on d, which it owns: Close closes d.
 func New(d Driver, opts Options) *Store {
-	s := &Store{d: d, now: opts.Now}
+	s := &Store{d: d, now: opts.Now, observe: opts.Observe}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.observe == nil {
+		s.observe = func(string, time.Duration, error) {}
 	}
 	return s
 }
@@ -61,7 +71,7 @@ func New(d Driver, opts Options) *Store {
 // Ping reports whether the database answers: nil, or an error that is
 // Unavailable when the database cannot be reached or cannot serve now.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.classify("ping", s.d.Ping(ctx))
+	return s.observed("ping", func() error { return s.d.Ping(ctx) })
 }
 
 // Close releases the Store's resources and ends every Watch. Calls in
@@ -97,15 +107,26 @@ func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // read runs fn through the driver's Read and classifies its error as op's.
 func (s *Store) read(ctx context.Context, op string, fn func(ctx context.Context, r Reader) error) error {
-	return s.classify(op, s.d.Read(ctx, fn))
+	return s.observed(op, func() error { return s.d.Read(ctx, fn) })
 }
 
 // write runs fn in a write transaction of kind, giving it the time read
 // once the transaction holds its locks, and classifies its error as op's.
 func (s *Store) write(ctx context.Context, op string, kind TxKind, fn func(ctx context.Context, tx Tx, now time.Time) error) error {
-	return s.classify(op, s.d.Write(ctx, kind, func(ctx context.Context, tx Tx) error {
-		return fn(ctx, tx, s.clock())
-	}))
+	return s.observed(op, func() error {
+		return s.d.Write(ctx, kind, func(ctx context.Context, tx Tx) error {
+			return fn(ctx, tx, s.clock())
+		})
+	})
+}
+
+// observed runs call, one call to the database, classifies its error as
+// op's and tells Options.Observe.
+func (s *Store) observed(op string, call func() error) error {
+	start := time.Now()
+	err := s.classify(op, call())
+	s.observe(op, time.Since(start), err)
+	return err
 }
 
 // classify turns err into an *espresso.Error for op: errors that already

@@ -39,12 +39,17 @@ type SpotAccount struct {
 // Key is the stored form of an API key: its hash and a masked form, never the
 // key itself.
 type Key struct {
-	AccountID  string
-	Hash       apikey.Hash
-	Masked     string // e.g. "dk_live_Ab3d…9xYz"
-	CreatedAt  time.Time
-	LastUsedAt time.Time // zero: never used (as far as storage knows)
-	RevokedAt  time.Time // zero: live
+	AccountID string
+	// WalletAddress is the wallet of the key's account, read with the key
+	// (accounts' wallets never change), so that whoever holds a key knows
+	// whose it is without another read. Empty only in a KeyIssued event
+	// read after its account was erased.
+	WalletAddress string
+	Hash          apikey.Hash
+	Masked        string // e.g. "dk_live_Ab3d…9xYz"
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // zero: never used (as far as storage knows)
+	RevokedAt     time.Time // zero: live
 }
 
 // NewKey is what a Store needs to record a freshly generated key.

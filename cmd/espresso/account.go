@@ -53,7 +53,7 @@ func operatorCommand(ctx context.Context, name string, create bool, args []strin
 		return nil, "", nil, usagef("--wallet: not a %s payment-key address: %v", c.Network, err)
 	}
 	addr = parsed.String() // the canonical (lower-case) form, as sign-in stores it
-	st, _, err := openStore(ctx, &c, create)
+	st, _, err := openStore(ctx, &c, create, nil)
 	if err != nil {
 		return nil, "", nil, err
 	}

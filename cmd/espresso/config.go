@@ -28,6 +28,7 @@ type config struct {
 	LogLevel       string
 	SignInRate     int
 	TrustedProxies string
+	MetricsAddr    string
 }
 
 // storeFlags are the flags of every command that opens the database.
@@ -47,6 +48,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
 	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve Prometheus metrics on (GET /metrics), apart from --addr;\n"+
+		"keep it internal. Empty: no metrics listener")
 }
 
 // trustedProxies parses --trusted-proxies.
@@ -87,6 +90,9 @@ func (c *config) networks() (wallet.Network, apikey.Env, error) {
 func (c *config) checkServe(getenv func(string) string) error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return usagef("--addr: %q is not host:port", c.Addr)
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
+		return usagef("--metrics-addr: %q is not host:port", c.MetricsAddr)
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

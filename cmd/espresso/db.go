@@ -21,8 +21,9 @@ import (
 // configured network: keys of one network must never be served by a server
 // of the other. Only a command that may create the database passes create;
 // for the others a database that does not exist yet is a noDatabaseError,
-// and nothing is created: no directory, no file, no table.
-func openStore(ctx context.Context, c *config, create bool) (*store.Store, []string, error) {
+// and nothing is created: no directory, no file, no table. observe, if not
+// nil, is told of every database call (store.Options.Observe).
+func openStore(ctx context.Context, c *config, create bool, observe func(string, time.Duration, error)) (*store.Store, []string, error) {
 	if !create && c.DatabaseURL == "" {
 		if err := c.sqliteExists(); err != nil {
 			return nil, nil, err
@@ -31,9 +32,9 @@ func openStore(ctx context.Context, c *config, create bool) (*store.Store, []str
 	var st *store.Store
 	var err error
 	if c.DatabaseURL != "" {
-		st, err = postgres.Open(ctx, c.DatabaseURL, postgres.Options{})
+		st, err = postgres.Open(ctx, c.DatabaseURL, postgres.Options{Observe: observe})
 	} else {
-		st, err = sqlite.Open(ctx, c.Data, sqlite.Options{})
+		st, err = sqlite.Open(ctx, c.Data, sqlite.Options{Observe: observe})
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the database (%s): %w", describe(c), err)

@@ -29,7 +29,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, _ i
 	if _, _, err := c.networks(); err != nil {
 		return err
 	}
-	st, applied, err := openStore(ctx, &c, true)
+	st, applied, err := openStore(ctx, &c, true, nil)
 	if err != nil {
 		return err
 	}

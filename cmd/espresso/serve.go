@@ -13,6 +13,7 @@ import (
 
 	"github.com/espresso-auth/espresso/httpapi"
 	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/metrics"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
 )
@@ -50,13 +51,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 		return fmt.Errorf("--addr: %w", err)
 	}
 	defer ln.Close() // when serving, Shutdown has closed it already
+	var metricsLn net.Listener
+	if c.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer metricsLn.Close()
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = defaultPublicURL(c.Addr, ln.Addr())
 	}
 	handler := slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	log := slog.New(handler)
 
-	st, applied, err := openStore(ctx, &c, true)
+	m := metrics.New()
+	st, applied, err := openStore(ctx, &c, true, m.ObserveDB)
 	if err != nil {
 		return err
 	}
@@ -68,6 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	if err := ks.Load(ctx); err != nil {
 		return fmt.Errorf("loading keys: %w", err)
 	}
+	m.Keys(ks)
 
 	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
@@ -81,31 +91,53 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
 	}
 
+	errorLog := slog.NewLogLogger(handler, slog.LevelWarn)
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
-		Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log,
+		Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, Metrics: m,
 		SignInRate: c.SignInRate, TrustedProxies: trusted,
-	}), slog.NewLogLogger(handler, slog.LevelWarn))
+	}), errorLog)
+	servers := []*http.Server{srv}
 
 	bg, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { ks.Run(bg) })
 	wg.Go(func() { ss.Run(bg) })
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	if metricsLn != nil {
+		// Its own listener: metrics tell traffic and account counts, which
+		// a public --addr must not.
+		msrv := httpapi.NewHTTPServer(metricsHandler(m), errorLog)
+		servers = append(servers, msrv)
+		go func() { served <- msrv.Serve(metricsLn) }()
+		log.Info("serving metrics", "addr", metricsLn.Addr().String())
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "network", c.Network, "database", describe(&c))
 
 	select {
 	case err = <-served:
 	case <-ctx.Done():
 		log.Info("shutting down")
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = srv.Shutdown(shutdownCtx)
-		cancel()
 	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	for _, s := range servers {
+		if serr := s.Shutdown(shutdownCtx); err == nil || errors.Is(err, http.ErrServerClosed) {
+			err = serr
+		}
+	}
+	cancel()
 	stopBg()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// metricsHandler serves GET /metrics on the metrics listener, and 404 for
+// anything else.
+func metricsHandler(m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
 }

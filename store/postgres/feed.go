@@ -26,8 +26,8 @@ func (x *executor) AppendEvent(ctx context.Context, e store.Event, at time.Time)
 // from one snapshot, on the pool as in a transaction.
 func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 	rows, err := x.q.Query(ctx, `SELECT f.last_seq, k.account_id, k.key_hash, k.masked,
-			k.created_at, k.last_used_at, k.revoked_at
-		FROM key_feed f LEFT JOIN api_keys k ON k.revoked_at IS NULL
+			k.created_at, k.last_used_at, k.revoked_at, a.wallet_address
+		FROM key_feed f LEFT JOIN (api_keys k JOIN accounts a ON a.id = k.account_id) ON k.revoked_at IS NULL
 		ORDER BY k.account_id`)
 	if err != nil {
 		return nil, 0, err
@@ -40,11 +40,11 @@ func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 	for rows.Next() {
 		var (
 			k                          store.Key
-			accountID, masked          *string
+			accountID, masked, wallet  *string
 			hash                       []byte
 			created, lastUsed, revoked *time.Time
 		)
-		if err := rows.Scan(&seq, &accountID, &hash, &masked, &created, &lastUsed, &revoked); err != nil {
+		if err := rows.Scan(&seq, &accountID, &hash, &masked, &created, &lastUsed, &revoked, &wallet); err != nil {
 			return nil, 0, err
 		}
 		if accountID == nil { // no live key at all
@@ -53,7 +53,7 @@ func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 		if err := copyHash(&k.Hash, hash); err != nil {
 			return nil, 0, err
 		}
-		k.AccountID, k.Masked = *accountID, *masked
+		k.AccountID, k.Masked, k.WalletAddress = *accountID, *masked, *wallet
 		k.CreatedAt = timeOrZero(created)
 		k.LastUsedAt = timeOrZero(lastUsed)
 		keys = append(keys, k)
@@ -65,11 +65,12 @@ func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 // from one snapshot.
 func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, []store.Event, error) {
 	rows, err := x.q.Query(ctx, `SELECT f.pruned_through, e.seq, e.kind, e.account_id, e.key_hash,
-			e.masked, e.key_created_at, e.revoked_at
+			e.masked, e.key_created_at, e.revoked_at, coalesce(a.wallet_address, '')
 		FROM key_feed f LEFT JOIN LATERAL (
 			SELECT seq, kind, account_id, key_hash, masked, key_created_at, revoked_at
 			FROM key_events WHERE seq > $1 ORDER BY seq LIMIT $2
 		) e ON true
+		LEFT JOIN accounts a ON a.id = e.account_id
 		ORDER BY e.seq`, after, limit)
 	if err != nil {
 		return 0, nil, err
@@ -84,10 +85,11 @@ func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, [
 			seq               *int64
 			kind              *int16
 			accountID, masked *string
+			wallet            string
 			hash              []byte
 			created, revoked  *time.Time
 		)
-		if err := rows.Scan(&horizon, &seq, &kind, &accountID, &hash, &masked, &created, &revoked); err != nil {
+		if err := rows.Scan(&horizon, &seq, &kind, &accountID, &hash, &masked, &created, &revoked, &wallet); err != nil {
 			return 0, nil, err
 		}
 		if seq == nil { // no event after `after`
@@ -97,7 +99,7 @@ func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, [
 		if err := copyHash(&ev.Key.Hash, hash); err != nil {
 			return 0, nil, err
 		}
-		ev.Key.AccountID, ev.Key.Masked = *accountID, *masked
+		ev.Key.AccountID, ev.Key.Masked, ev.Key.WalletAddress = *accountID, *masked, wallet
 		ev.Key.CreatedAt = timeOrZero(created)
 		ev.Key.RevokedAt = timeOrZero(revoked)
 		events = append(events, ev)

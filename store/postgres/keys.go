@@ -12,8 +12,10 @@ import (
 	"github.com/espresso-auth/espresso/store"
 )
 
-// keyColumns are the api_keys columns scanKey reads.
-const keyColumns = `account_id, key_hash, masked, created_at, last_used_at, revoked_at`
+// keyColumns are the api_keys columns oneKey reads, and the wallet of the
+// key's account.
+const keyColumns = `account_id, key_hash, masked, created_at, last_used_at, revoked_at,
+	(SELECT a.wallet_address FROM accounts a WHERE a.id = api_keys.account_id)`
 
 func (x *executor) LiveKey(ctx context.Context, accountID string) (store.Key, bool, error) {
 	return oneKey(x.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys
@@ -65,7 +67,7 @@ func oneKey(row pgx.Row) (store.Key, bool, error) {
 		hash              []byte
 		lastUsed, revoked *time.Time
 	)
-	err := row.Scan(&k.AccountID, &hash, &k.Masked, &k.CreatedAt, &lastUsed, &revoked)
+	err := row.Scan(&k.AccountID, &hash, &k.Masked, &k.CreatedAt, &lastUsed, &revoked, &k.WalletAddress)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Key{}, false, nil
 	}

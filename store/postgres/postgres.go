@@ -57,6 +57,8 @@ type Options struct {
 	// key within it, so a very large database may need more. Migrate is
 	// bounded by its context only, once it has pinged the database.
 	Timeout time.Duration
+	// Observe is store.Options.Observe: told of every database call.
+	Observe func(op string, took time.Duration, err error)
 }
 
 // driver is the PostgreSQL store.Driver and store.Watcher. It is safe for
@@ -106,7 +108,7 @@ func Open(ctx context.Context, url string, opts Options) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.New(d, store.Options{Now: opts.Now}), nil
+	return store.New(d, store.Options{Now: opts.Now, Observe: opts.Observe}), nil
 }
 
 func open(ctx context.Context, url string, opts Options) (*driver, error) {

@@ -55,8 +55,10 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 	if err := x.tx.QueryRowContext(ctx, `SELECT pruned_through FROM key_feed`).Scan(&horizon); err != nil {
 		return 0, nil, err
 	}
-	rows, err := x.tx.QueryContext(ctx, `SELECT seq, kind, account_id, key_hash, masked, key_created_at, revoked_at
-		FROM key_events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	rows, err := x.tx.QueryContext(ctx, `SELECT e.seq, e.kind, e.account_id, e.key_hash, e.masked, e.key_created_at,
+			e.revoked_at, coalesce(a.wallet_address, '')
+		FROM key_events e LEFT JOIN accounts a ON a.id = e.account_id
+		WHERE e.seq > ? ORDER BY e.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -69,7 +71,8 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 			created int64
 			revoked sql.NullInt64
 		)
-		if err := rows.Scan(&ev.Seq, &ev.Kind, &ev.Key.AccountID, &hash, &ev.Key.Masked, &created, &revoked); err != nil {
+		if err := rows.Scan(&ev.Seq, &ev.Kind, &ev.Key.AccountID, &hash, &ev.Key.Masked, &created, &revoked,
+			&ev.Key.WalletAddress); err != nil {
 			return 0, nil, err
 		}
 		if err := copyHash(&ev.Key.Hash, hash); err != nil {

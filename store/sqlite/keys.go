@@ -11,8 +11,10 @@ import (
 	"github.com/espresso-auth/espresso/store"
 )
 
-// keyColumns are the api_keys columns scanKey reads.
-const keyColumns = `account_id, key_hash, masked, created_at, last_used_at, revoked_at`
+// keyColumns are the api_keys columns scanKey reads, and the wallet of the
+// key's account.
+const keyColumns = `account_id, key_hash, masked, created_at, last_used_at, revoked_at,
+	(SELECT wallet_address FROM accounts WHERE accounts.id = api_keys.account_id)`
 
 func (x executor) LiveKey(ctx context.Context, accountID string) (store.Key, bool, error) {
 	return x.oneKey(x.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys
@@ -67,7 +69,7 @@ func scanKey(row interface{ Scan(...any) error }) (store.Key, error) {
 		created           int64
 		lastUsed, revoked sql.NullInt64
 	)
-	if err := row.Scan(&k.AccountID, &hash, &k.Masked, &created, &lastUsed, &revoked); err != nil {
+	if err := row.Scan(&k.AccountID, &hash, &k.Masked, &created, &lastUsed, &revoked, &k.WalletAddress); err != nil {
 		return store.Key{}, err
 	}
 	if err := copyHash(&k.Hash, hash); err != nil {

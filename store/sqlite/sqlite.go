@@ -52,6 +52,8 @@ type Options struct {
 	// espresso.Unavailable; DefaultBusyTimeout if zero. It is rounded down
 	// to whole milliseconds, but never below one.
 	BusyTimeout time.Duration
+	// Observe is store.Options.Observe: told of every database call.
+	Observe func(op string, took time.Duration, err error)
 }
 
 // driver is the SQLite store.Driver. It is safe for concurrent use,
@@ -136,7 +138,7 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 		_ = d.Close()
 		return nil, openError(err)
 	}
-	return store.New(d, store.Options{Now: opts.Now}), nil
+	return store.New(d, store.Options{Now: opts.Now, Observe: opts.Observe}), nil
 }
 
 // openError classifies an error of the database while opening it.

@@ -45,7 +45,7 @@ func (h harness) testAccounts(t *testing.T) {
 		}
 		// A key is not onboarding: that takes an operation key.
 		wantAccount(t, "CreateAccount", a, store.Account{ID: a.ID, WalletAddress: wallet, CreatedAt: d.now()})
-		want := []store.Event{{Kind: store.KeyIssued, Key: liveKeyOf(a.ID, first, d.now())}}
+		want := []store.Event{{Kind: store.KeyIssued, Key: liveKeyOf(a, first, d.now())}}
 		wantEvents(t, "CreateAccount events", events, want)
 		if len(events) == 1 && events[0].Seq <= 0 {
 			t.Errorf("the event's Seq is %d, want > 0", events[0].Seq)
@@ -55,7 +55,7 @@ func (h harness) testAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("LiveKey: %v", err)
 		}
-		wantKey(t, "LiveKey", k, liveKeyOf(a.ID, first, d.now()))
+		wantKey(t, "LiveKey", k, liveKeyOf(a, first, d.now()))
 	})
 
 	t.Run("creating a second account for a wallet is a conflict and changes nothing", func(t *testing.T) {

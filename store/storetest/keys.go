@@ -18,7 +18,7 @@ type keyed struct {
 	at   time.Time // when the key was issued, as stored
 }
 
-func (k keyed) live() store.Key { return liveKeyOf(k.acct.ID, k.key, k.at) }
+func (k keyed) live() store.Key { return liveKeyOf(k.acct, k.key, k.at) }
 
 func newKeyed(t testing.TB, d *db) keyed {
 	t.Helper()
@@ -58,7 +58,7 @@ func (h harness) testRotateKey(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RotateKey: %v", err)
 		}
-		issued := liveKeyOf(k.acct.ID, next, d.now())
+		issued := liveKeyOf(k.acct, next, d.now())
 		wantKey(t, "RotateKey", got, issued)
 		revoked := k.live()
 		revoked.RevokedAt = d.now()
@@ -83,7 +83,7 @@ func (h harness) testRotateKey(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RotateKey: %v", err)
 		}
-		issued := liveKeyOf(k.acct.ID, next, d.now())
+		issued := liveKeyOf(k.acct, next, d.now())
 		wantKey(t, "RotateKey", got, issued)
 		revoked := k.live()
 		revoked.RevokedAt = d.now()
@@ -113,7 +113,7 @@ func (h harness) testRotateKey(t *testing.T) {
 			if err != nil {
 				t.Fatalf("RotateKey: %v", err)
 			}
-			issued := liveKeyOf(a.ID, next, d.now())
+			issued := liveKeyOf(a, next, d.now())
 			wantKey(t, "RotateKey", got, issued)
 			wantEvents(t, "RotateKey events", events, []store.Event{{Kind: store.KeyIssued, Key: issued}})
 			wantLive(t, "after rotating", d.s, a.ID, issued)
@@ -218,7 +218,7 @@ func (h harness) testRotateKey(t *testing.T) {
 		if winner < 0 {
 			t.Fatal("no rotation succeeded")
 		}
-		issued := liveKeyOf(k.acct.ID, nexts[winner], d.now())
+		issued := liveKeyOf(k.acct, nexts[winner], d.now())
 		wantLive(t, "after the race", d.s, k.acct.ID, issued)
 		revoked := k.live()
 		revoked.RevokedAt = d.now()

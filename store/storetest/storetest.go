@@ -225,6 +225,9 @@ func wantKey(t testing.TB, what string, got, want store.Key) {
 	if got.AccountID != want.AccountID {
 		t.Errorf("%s: AccountID = %q, want %q", what, got.AccountID, want.AccountID)
 	}
+	if got.WalletAddress != want.WalletAddress {
+		t.Errorf("%s: WalletAddress = %q, want its account's %q", what, got.WalletAddress, want.WalletAddress)
+	}
 	if got.Hash != want.Hash {
 		t.Errorf("%s: Hash differs", what)
 	}
@@ -245,9 +248,9 @@ func wantAccount(t testing.TB, what string, got, want store.Account) {
 	wantTime(t, what+": CreatedAt", got.CreatedAt, want.CreatedAt)
 }
 
-// liveKeyOf is the key a NewKey becomes when issued at created.
-func liveKeyOf(accountID string, nk store.NewKey, created time.Time) store.Key {
-	return store.Key{AccountID: accountID, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: created}
+// liveKeyOf is the key a NewKey becomes when issued to a at created.
+func liveKeyOf(a store.Account, nk store.NewKey, created time.Time) store.Key {
+	return store.Key{AccountID: a.ID, WalletAddress: a.WalletAddress, Hash: nk.Hash, Masked: nk.Masked, CreatedAt: created}
 }
 
 // wantEvents checks events against want, field by field; LastUsedAt is not
