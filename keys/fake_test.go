@@ -94,15 +94,24 @@ func (f *fakeFeed) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 }
 
 func (f *fakeFeed) Events(ctx context.Context, after int64, limit int) ([]store.Event, error) {
+	// The answer is what the feed held when the read was announced: a test
+	// that changes the feed once it has seen a read must not change that
+	// read's answer.
 	f.mu.Lock()
 	gate := f.gate
+	out, err := f.eventsLocked(after, limit)
 	f.mu.Unlock()
 	f.reads <- after
 	if gate != nil {
 		<-gate // a hung database: the context is not honoured
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.eventsLocked(after, limit)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	return out, err
+}
+
+func (f *fakeFeed) eventsLocked(after int64, limit int) ([]store.Event, error) {
 	if after < f.horizon {
 		return nil, store.ErrFeedTruncated
 	}
