@@ -117,6 +117,7 @@ type Reader interface {
 // stored (UTC, microseconds).
 type Tx interface {
 	Reader
+	Savepoints
 	// InsertAccount stores a, unless its wallet has an account already, in
 	// which case it changes nothing and returns false (waiting first, if
 	// another transaction is inserting one, for that one to end).

@@ -80,6 +80,7 @@ type driver struct {
 var (
 	_ store.Driver  = (*driver)(nil)
 	_ store.Watcher = (*driver)(nil)
+	_ store.Bounded = (*driver)(nil)
 )
 
 // Open returns a Store on the database at url, a PostgreSQL URL
@@ -153,6 +154,10 @@ func open(ctx context.Context, url string, opts Options) (*driver, error) {
 
 // Name implements store.Driver.
 func (d *driver) Name() string { return "postgres" }
+
+// CallTimeout implements store.Bounded: a group-committed write is bounded
+// by the timeout from when it was queued.
+func (d *driver) CallTimeout() time.Duration { return d.timeout }
 
 // Close ends every Watch and closes the pool, waiting for connections in
 // use to be returned. It always returns nil.

@@ -67,6 +67,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Events", h.testEvents)
 	t.Run("PruneEvents", h.testPruneEvents)
 	t.Run("ConcurrentFeed", h.testConcurrentFeed)
+	t.Run("GroupCommit", h.testGroupCommit)
 	t.Run("Setting", h.testSetting)
 	t.Run("SpotAccounts", h.testSpotAccounts)
 	t.Run("Ping", h.testPing)
