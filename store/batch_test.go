@@ -27,18 +27,18 @@ import (
 
 // backends opens a fresh, migrated Store on each backend (PostgreSQL when
 // pgtest has a database), closed when the test ends.
-var backends = map[string]func(t *testing.T) *store.Store{
-	"sqlite": func(t *testing.T) *store.Store {
+var backends = map[string]func(t testing.TB) *store.Store{
+	"sqlite": func(t testing.TB) *store.Store {
 		s, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
 		return migrated(t, s, err)
 	},
-	"postgres": func(t *testing.T) *store.Store {
+	"postgres": func(t testing.TB) *store.Store {
 		s, err := postgres.Open(t.Context(), pgtest.URL(t), postgres.Options{Timeout: 30 * time.Second})
 		return migrated(t, s, err)
 	},
 }
 
-func migrated(t *testing.T, s *store.Store, err error) *store.Store {
+func migrated(t testing.TB, s *store.Store, err error) *store.Store {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

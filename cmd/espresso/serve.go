@@ -73,7 +73,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", applied)
 	}
-	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c)})
+	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c), EventRetention: c.EventRetention, PruneInterval: c.PruneInterval})
 	if err := ks.Load(ctx); err != nil {
 		return fmt.Errorf("loading keys: %w", err)
 	}
@@ -83,7 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	if err != nil {
 		return err
 	}
-	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL, Logger: log})
+	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL, Logger: log, PruneInterval: c.PruneInterval})
 	switch {
 	case errors.Is(err, sessions.ErrPublicURL):
 		return fmt.Errorf("%w: --public-url: %v", errUsage, err)
