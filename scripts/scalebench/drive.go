@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/espresso-auth/espresso/wallet"
@@ -143,6 +144,38 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
+// selfCPU is this process's CPU time (the clients'), in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// cpuPerOp runs phase, which returns ops/s over d, and also returns the
+// server's and the clients' CPU time per operation.
+func cpuPerOp(ctx context.Context, srv *server, d time.Duration, phase func() (float64, time.Duration, error)) (rate float64, lat, server, clients time.Duration, err error) {
+	before, err := srv.metrics(ctx)
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	self := selfCPU()
+	began := time.Now()
+	rate, lat, err = phase()
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	ops := rate * time.Since(began).Seconds()
+	self = selfCPU() - self
+	after, err := srv.metrics(ctx)
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	per := func(s float64) time.Duration {
+		return time.Duration(s / ops * float64(time.Second)).Round(time.Microsecond)
+	}
+	return rate, lat, per(after.cpu - before.cpu), per(self), nil
+}
+
 // measure runs the throughput rounds and the miss flood and prints them.
 func measure(ctx context.Context, c config, db *target, srv *server, keys []string, liveRows int, raw time.Duration, out io.Writer) error {
 	var rawR, rotR, signR []float64
@@ -151,16 +184,18 @@ func measure(ctx context.Context, c config, db *target, srv *server, keys []stri
 		if err != nil {
 			return fmt.Errorf("raw commits: %w", err)
 		}
-		rot, rotLat, err := rotations(ctx, srv.base, keys, c.secs)
+		rot, rotLat, rotSrv, rotCli, err := cpuPerOp(ctx, srv, c.secs, func() (float64, time.Duration, error) { return rotations(ctx, srv.base, keys, c.secs) })
 		if err != nil {
 			return fmt.Errorf("rotations: %w", err)
 		}
-		sign, signLat, err := parallel(ctx, c.signInClients, c.secs, func(ctx context.Context, _ int) error { return signIn(ctx, srv.base) })
+		sign, signLat, signSrv, signCli, err := cpuPerOp(ctx, srv, c.secs, func() (float64, time.Duration, error) {
+			return parallel(ctx, c.signInClients, c.secs, func(ctx context.Context, _ int) error { return signIn(ctx, srv.base) })
+		})
 		if err != nil {
 			return fmt.Errorf("sign-ins: %w", err)
 		}
-		fmt.Fprintf(out, "round %d: raw commits %6.0f/s   rotations %6.0f/s (%.2f×, mean %v)   sign-ins %6.0f/s (%.2f×, mean %v)\n",
-			r+1, raw, rot, rot/raw, rotLat.Round(time.Microsecond), sign, sign/raw, signLat.Round(time.Microsecond))
+		fmt.Fprintf(out, "round %d: raw commits %5.0f/s | rotations %5.0f/s %.2f× (mean %v; CPU/op server %v, clients %v) | sign-ins %5.0f/s %.2f× (mean %v; CPU/op server %v, clients %v)\n",
+			r+1, raw, rot, rot/raw, rotLat.Round(time.Microsecond), rotSrv, rotCli, sign, sign/raw, signLat.Round(time.Microsecond), signSrv, signCli)
 		rawR, rotR, signR = append(rawR, raw), append(rotR, rot/raw), append(signR, sign/raw)
 	}
 	one := keys[:1]

@@ -110,6 +110,7 @@ func (s *server) stop() {
 // sample is what the benchmark reads from /metrics.
 type sample struct {
 	rss, heap float64
+	cpu       float64 // the server's CPU seconds
 	dbCalls   float64 // every database call, by any operation
 }
 
@@ -145,6 +146,8 @@ func (s *server) metrics(ctx context.Context) (sample, error) {
 			m.rss, found = v, found+1
 		case name == "go_memstats_heap_inuse_bytes":
 			m.heap, found = v, found+1
+		case name == "process_cpu_seconds_total":
+			m.cpu = v
 		case strings.HasPrefix(name, "espresso_db_call_duration_seconds_count{"):
 			m.dbCalls += v
 		}
