@@ -62,6 +62,7 @@ type config struct {
 	soak          time.Duration
 	every         time.Duration
 	retention     time.Duration
+	loadOnly      bool
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -81,6 +82,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.DurationVar(&c.soak, "soak", 0, "run a mixed load this long instead, reporting memory and size over time")
 	fs.DurationVar(&c.every, "every", 30*time.Second, "soak: how often to report")
 	fs.DurationVar(&c.retention, "event-retention", 0, "soak: the server's --event-retention (default: the server's)")
+	fs.BoolVar(&c.loadOnly, "load-only", false, "only bulk-load (into -dir, for later runs)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -121,6 +123,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if loaded > 0 {
 		took := time.Since(began)
 		fmt.Fprintf(stdout, "bulk load: %d accounts with a key in %v (%.0f/s)\n", loaded, took.Round(time.Millisecond), float64(loaded)/took.Seconds())
+	}
+	if c.loadOnly {
+		return nil
 	}
 	bench, err := benchAccounts(ctx, db, c.clients)
 	if err != nil {

@@ -127,6 +127,10 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 		_ = d.Close()
 		return nil, espresso.E(espresso.Internal, fmt.Sprintf("sqlite: open: the database is in %s journal mode, not WAL", mode))
 	}
+	if err := incrementalVacuum(ctx, w); err != nil {
+		_ = d.Close()
+		return nil, openError(err)
+	}
 
 	r, err := sql.Open("sqlite", dsn(path, busyMS, false))
 	if err != nil {

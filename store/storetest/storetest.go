@@ -66,6 +66,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Snapshot", h.testSnapshot)
 	t.Run("Events", h.testEvents)
 	t.Run("PruneEvents", h.testPruneEvents)
+	t.Run("PruneKeys", h.testPruneKeys)
 	t.Run("ConcurrentFeed", h.testConcurrentFeed)
 	t.Run("GroupCommit", h.testGroupCommit)
 	t.Run("Setting", h.testSetting)
