@@ -42,3 +42,25 @@ func BenchmarkRotateKey_Concurrent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRotateKey_OneClient rotates one key in a chain from one
+// goroutine: a lone writer is a batch of one, and must be no slower than a
+// write without group commit.
+func BenchmarkRotateKey_OneClient(b *testing.B) {
+	for name, open := range backends {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			first := newKey(b)
+			a, _, err := s.CreateAccount(b.Context(), newWallet(), &first)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, _, err := s.RotateKey(b.Context(), a.ID, nil, newKey(b)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
