@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -237,7 +238,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) ([]error, error) {
 			if !s.batch.start(batch[0]) {
 				return errWithdrawn
 			}
-			return batch[0].fn(ctx, tx, s.clock())
+			return runWrite(ctx, tx, batch[0], s.clock())
 		})
 	}
 	err := s.d.Write(ctx, kind, func(ctx context.Context, tx Tx) error {
@@ -248,7 +249,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) ([]error, error) {
 			if err := tx.Savepoint(ctx); err != nil {
 				return err
 			}
-			err := r.fn(ctx, tx, s.clock())
+			err := runWrite(ctx, tx, r, s.clock())
 			if err == nil {
 				errs[i] = nil
 				if err := tx.ReleaseSavepoint(ctx); err != nil {
@@ -267,6 +268,18 @@ func (s *Store) commit(ctx context.Context, batch []*request) ([]error, error) {
 		return nil
 	})
 	return errs, err
+}
+
+// runWrite runs r's write. A panic in it, which would otherwise end the
+// process from the committer's goroutine (where an HTTP handler's would
+// have ended one request), fails the write instead.
+func runWrite(ctx context.Context, tx Tx, r *request, now time.Time) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: a write panicked: %v", p)
+		}
+	}()
+	return r.fn(ctx, tx, now)
 }
 
 // close stops the committer: writes in progress may fail, queued and later

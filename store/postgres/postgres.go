@@ -263,6 +263,8 @@ type querier interface {
 type executor struct {
 	q        querier
 	migrated bool // ApplyMigration ran: the schema changed
+	// releasePending: the savepoint is to be released (see Savepoint).
+	releasePending bool
 }
 
 var _ store.Tx = (*executor)(nil)

@@ -2,17 +2,25 @@ package postgres
 
 import "context"
 
-// Savepoint implements store.Savepoints. PostgreSQL keeps a savepoint after
-// ROLLBACK TO, so RollbackToSavepoint also releases it, keeping at most one
-// open; both are sent as one simple-protocol round trip.
+// Savepoint implements store.Savepoints, saving round trips: a release is
+// sent with the next savepoint (or left to COMMIT, which releases every
+// savepoint), and a rollback to a savepoint with its release, each pair as
+// one simple-protocol message. At most one savepoint is open at a time.
 func (e *executor) Savepoint(ctx context.Context) error {
-	_, err := e.q.Exec(ctx, "SAVEPOINT part")
-	return err
+	q := "SAVEPOINT part"
+	if e.releasePending {
+		q = "RELEASE SAVEPOINT part; SAVEPOINT part"
+	}
+	if _, err := e.q.Exec(ctx, q); err != nil {
+		return err
+	}
+	e.releasePending = false
+	return nil
 }
 
-func (e *executor) ReleaseSavepoint(ctx context.Context) error {
-	_, err := e.q.Exec(ctx, "RELEASE SAVEPOINT part")
-	return err
+func (e *executor) ReleaseSavepoint(context.Context) error {
+	e.releasePending = true
+	return nil
 }
 
 func (e *executor) RollbackToSavepoint(ctx context.Context) error {
