@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -69,6 +70,11 @@ func rotate(ctx context.Context, base, key string) (string, error) {
 // signIn signs a new wallet in: challenge, CIP-30 signature, sign-in.
 func signIn(ctx context.Context, base string) error {
 	addr, priv := newAddress()
+	return signInAs(ctx, base, addr, priv)
+}
+
+// signInAs signs the wallet of priv in.
+func signInAs(ctx context.Context, base string, addr wallet.Address, priv ed25519.PrivateKey) error {
 	var ch struct{ Nonce, Message string }
 	if err := do(ctx, "POST", base+"/accounts/signin/challenge", "", map[string]string{"wallet_address": addr.String()}, &ch, 200); err != nil {
 		return err
@@ -184,7 +190,7 @@ func measure(ctx context.Context, c config, db *target, srv *server, keys []stri
 		if err != nil {
 			return fmt.Errorf("raw commits: %w", err)
 		}
-		rot, rotLat, rotSrv, rotCli, err := cpuPerOp(ctx, srv, c.secs, func() (float64, time.Duration, error) { return rotations(ctx, srv.base, keys, c.secs) })
+		rot, rotLat, rotSrv, rotCli, err := cpuPerOp(ctx, srv, c.secs, func() (float64, time.Duration, error) { return rotations(ctx, srv.base, keys[:c.clients], c.secs) })
 		if err != nil {
 			return fmt.Errorf("rotations: %w", err)
 		}

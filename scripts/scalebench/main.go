@@ -127,7 +127,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.loadOnly {
 		return nil
 	}
-	bench, err := benchAccounts(ctx, db, c.clients)
+	// One key per rotating client, and one that nobody rotates.
+	bench, err := benchAccounts(ctx, db, c.clients+1)
 	if err != nil {
 		return fmt.Errorf("bench accounts: %w", err)
 	}

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/espresso-auth/espresso/wallet"
 )
 
 // soak runs a mixed load for c.soak (the rotating clients, a quarter as
-// many signing in, the miss clients, and as many verifying a live key) and
+// many signing in again and again with 1,000 wallets, the miss clients,
+// and as many verifying a live key) and
 // prints, every c.every, the server's memory and the database's size: both
 // should stay flat once the event retention has passed, since the live keys
 // do not grow (rotations replace them; sign-ins add accounts without keys)
@@ -40,7 +44,9 @@ func soak(ctx context.Context, c config, db *target, srv *server, keys []string,
 			}
 		})
 	}
-	var mu sync.Mutex // keys[0] is also read by the verifiers
+	var mu sync.Mutex
+	steady := keys[len(keys)-1] // the verifiers', rotated by nobody
+	keys = keys[:len(keys)-1]
 	for i := range keys {
 		worker(&rotations, func() error {
 			mu.Lock()
@@ -55,26 +61,27 @@ func soak(ctx context.Context, c config, db *target, srv *server, keys []string,
 			return err
 		})
 	}
+	// Sign-ins come back: the same 1,000 wallets, so that accounts do not
+	// grow, while each sign-in's nonce is recorded until it expires.
+	type signer struct {
+		addr wallet.Address
+		priv ed25519.PrivateKey
+	}
+	signers := make([]signer, 1000)
+	for i := range signers {
+		signers[i].addr, signers[i].priv = newAddress()
+	}
+	var nextSigner atomic.Int64
 	for range max(c.signInClients/4, 1) {
-		worker(&signIns, func() error { return signIn(ctx, srv.base) })
+		worker(&signIns, func() error {
+			w := signers[nextSigner.Add(1)%int64(len(signers))]
+			return signInAs(ctx, srv.base, w.addr, w.priv)
+		})
 	}
 	for range c.missClients {
 		worker(&misses, func() error { return miss(ctx, srv.base) })
 		worker(&verifies, func() error {
-			mu.Lock()
-			k := keys[0]
-			mu.Unlock()
-			err := do(ctx, "GET", srv.base+"/accounts/api-key", k, nil, nil, 200)
-			if err != nil {
-				// keys[0] may have been rotated since it was read.
-				mu.Lock()
-				rotated := keys[0] != k
-				mu.Unlock()
-				if rotated {
-					return nil
-				}
-			}
-			return err
+			return do(ctx, "GET", srv.base+"/accounts/api-key", steady, nil, nil, 200)
 		})
 	}
 
