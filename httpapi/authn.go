@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 )
 
@@ -51,6 +54,10 @@ type authenticator struct {
 	// verifyKey and verifyToken observe how long authenticate took, by the
 	// credential that decided it.
 	verifyKey, verifyToken prometheus.Observer
+	// limits holds the budget of failed credentials, and their log.
+	limits    *ratelimit.Limits
+	trusted   []netip.Prefix
+	throttled prometheus.Counter
 }
 
 // authed lets a request through to h only with valid credentials, and
@@ -90,9 +97,47 @@ func (a authenticator) signedIn(h authedHandler) http.Handler {
 // same account. Anything else, a repeated header included, is
 // espresso.ErrUnauthorized whatever the reason: the answer must not help
 // anyone probe for keys.
+//
+// A client whose refused credentials spent its budget gets a
+// *ratelimit.Refused instead, before any lookup, whatever it presents.
+// Refusals are logged in aggregate (ratelimit.Tally), so the request's own
+// log line is dropped.
 func (a authenticator) authenticate(r *http.Request) (Principal, error) {
 	apiKeys, authz := r.Header.Values("X-Api-Key"), r.Header.Values("Authorization")
-	if len(apiKeys) > 1 || len(authz) > 1 || len(apiKeys)+len(authz) == 0 {
+	if len(apiKeys)+len(authz) == 0 {
+		// Nothing presented, nothing guessed: not counted against the
+		// budget, but logged with the refusals.
+		ip := ratelimit.IP(r, a.trusted)
+		a.limits.Log.Failed(ip)
+		logRecord(r).setAggregated()
+		return Principal{}, espresso.ErrUnauthorized
+	}
+	ip := ratelimit.IP(r, a.trusted)
+	if err := a.limits.Failures.Check(ip); err != nil {
+		return Principal{}, a.refused(r, ip, err)
+	}
+	p, err := a.check(r, apiKeys, authz)
+	if errors.Is(err, espresso.ErrUnauthorized) {
+		if terr := a.limits.Failures.Fail(r.Context(), ip); terr != nil {
+			return Principal{}, a.refused(r, ip, terr)
+		}
+		a.limits.Log.Failed(ip)
+		logRecord(r).setAggregated()
+	}
+	return p, err
+}
+
+// refused answers a client over its budget of failed credentials.
+func (a authenticator) refused(r *http.Request, ip netip.Addr, err error) error {
+	a.throttled.Inc()
+	a.limits.Log.Throttled(ip)
+	logRecord(r).setAggregated()
+	return err
+}
+
+// check verifies the credentials presented, as authenticate says.
+func (a authenticator) check(r *http.Request, apiKeys, authz []string) (Principal, error) {
+	if len(apiKeys) > 1 || len(authz) > 1 {
 		return Principal{}, espresso.ErrUnauthorized
 	}
 	start := time.Now()
