@@ -67,6 +67,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	log := slog.New(handler)
 
 	m := metrics.New()
+	tightenData(&c, log)
 	st, applied, err := openStore(ctx, &c, true, m.ObserveDB)
 	if err != nil {
 		return err
