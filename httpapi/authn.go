@@ -127,11 +127,13 @@ func (a authenticator) authenticate(r *http.Request) (Principal, error) {
 	return p, err
 }
 
-// refused answers a client over its budget of failed credentials.
+// refused answers a client over its budget of failed credentials, after
+// holding the answer a while (ratelimit.Limits.Hold).
 func (a authenticator) refused(r *http.Request, ip netip.Addr, err error) error {
 	a.throttled.Inc()
 	a.limits.Log.Throttled(ip)
 	logRecord(r).setAggregated()
+	a.limits.Hold(r.Context(), err)
 	return err
 }
 

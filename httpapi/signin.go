@@ -41,8 +41,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // limited answers 429 4290, with Retry-After, for a client over l's
-// budget. Its refusals are logged in aggregate (see Tally), not a line
-// each.
+// budget, after holding the answer a while (ratelimit.Limits.Hold). Its
+// refusals are logged in aggregate (see Tally), not a line each.
 func limited(l *ratelimit.Limiter, lim *ratelimit.Limits, trusted []netip.Prefix, log *slog.Logger, refused prometheus.Counter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := ratelimit.IP(r, trusted)
@@ -50,6 +50,7 @@ func limited(l *ratelimit.Limiter, lim *ratelimit.Limits, trusted []netip.Prefix
 			refused.Inc()
 			lim.Log.Throttled(ip)
 			logRecord(r).setAggregated()
+			lim.Hold(r.Context(), err)
 			writeError(w, r, log, err)
 			return
 		}

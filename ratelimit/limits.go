@@ -11,9 +11,11 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/espresso-auth/espresso"
@@ -47,7 +49,10 @@ type Config struct {
 	Logger *slog.Logger
 	// LogInterval is the failure log's interval; default 10 s.
 	LogInterval time.Duration
-	Now         func() time.Time // default time.Now
+	// Delay is the longest a refusal for a spent budget is held before it
+	// is answered (see Limits.Hold); zero: no delay.
+	Delay time.Duration
+	Now   func() time.Time // default time.Now
 }
 
 // Limits are every budget a server keeps. Run writes the failure log and
@@ -58,7 +63,13 @@ type Limits struct {
 	Log               *Tally
 	shared            Shared
 	now               func() time.Time
+	delay             time.Duration
+	held              atomic.Int64 // refusals being held now
 }
+
+// MaxHeld bounds the refusals held at once (each holds a goroutine and a
+// connection); past it, refusals are answered at once.
+const MaxHeld = 1024
 
 // New returns the budgets of cfg.
 func New(cfg Config) *Limits {
@@ -90,6 +101,32 @@ func New(cfg Config) *Limits {
 		Log:       newTally(cfg.Logger, cfg.LogInterval, MaxClients),
 		shared:    cfg.Shared,
 		now:       cfg.Now,
+		delay:     max(cfg.Delay, 0),
+	}
+}
+
+// Hold waits before a request refused for its spent budget (err, a
+// *Refused) is answered: as long as the budget asks to wait, at most the
+// configured delay, or until ctx ends. A flood of refused requests then
+// comes at most one per connection per delay, instead of as fast as the
+// server answers, so it takes little of the machine from other clients. It
+// returns at once for any other error, with no delay configured, or while
+// MaxHeld refusals are already held.
+func (l *Limits) Hold(ctx context.Context, err error) {
+	var refused *Refused
+	if l.delay <= 0 || !errors.As(err, &refused) {
+		return
+	}
+	if l.held.Add(1) > MaxHeld {
+		l.held.Add(-1)
+		return
+	}
+	defer l.held.Add(-1)
+	t := time.NewTimer(min(refused.Wait, l.delay))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

@@ -321,3 +321,22 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestHold_HoldsARefusalUpToTheDelayAndNothingElse(t *testing.T) {
+	l := New(Config{Delay: 50 * time.Millisecond})
+	start := time.Now()
+	l.Hold(context.Background(), &Refused{Wait: time.Hour})
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("a refusal was held %v, want the delay: 50ms", took)
+	}
+	// What returns at once must not wait on a timer at all: a context that
+	// never ends would hang the test if it did.
+	l.Hold(context.Background(), espresso.ErrUnauthorized)
+	New(Config{}).Hold(context.Background(), &Refused{Wait: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	New(Config{Delay: time.Hour}).Hold(ctx, &Refused{Wait: time.Hour}) // an ended request is not held
+	full := New(Config{Delay: time.Hour})
+	full.held.Store(MaxHeld)
+	full.Hold(context.Background(), &Refused{Wait: time.Hour}) // past MaxHeld: at once
+}

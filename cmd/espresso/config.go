@@ -29,6 +29,7 @@ type config struct {
 	SignInRate     int
 	FailureRate    int
 	FailureBurst   int
+	FailureDelay   time.Duration
 	TrustedProxies string
 	MetricsAddr    string
 }
@@ -51,6 +52,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
 	positiveIntFlag(fs, &c.FailureRate, "auth-failure-rate", 20, "`number` of refused credentials a minute a client may have; past its burst it gets 429")
 	positiveIntFlag(fs, &c.FailureBurst, "auth-failure-burst", 20, "`number` of refused credentials a client may have at once, before --auth-failure-rate applies")
+	fs.DurationVar(&c.FailureDelay, "auth-failure-delay", time.Second, "the longest a 429 for a spent budget is held before it is sent (a `duration`;\n"+
+		"0 sends it at once): a flood then gets one answer per connection per delay")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve Prometheus metrics on (GET /metrics), apart from --addr;\n"+
 		"keep it internal. Empty: no metrics listener")

@@ -43,7 +43,7 @@ type node struct {
 // roomyFailureBudget goes before the test's own flags (a later flag wins):
 // every test client is 127.0.0.1, and many tests refuse more credentials
 // than the default budget allows. The throttling tests set their own.
-var roomyFailureBudget = []string{"--auth-failure-rate", "1000000", "--auth-failure-burst", "1000000"}
+var roomyFailureBudget = []string{"--auth-failure-rate", "1000000", "--auth-failure-burst", "1000000", "--auth-failure-delay", "0s"}
 
 // serveNode calls run("serve", args...) on a free port and waits until
 // /healthz answers. The server is stopped at the end of the test, and the

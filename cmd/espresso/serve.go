@@ -97,7 +97,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	limits := ratelimit.New(ratelimit.Config{
 		SignIn:   ratelimit.Rate{PerMinute: c.SignInRate, Burst: c.SignInRate},
 		Failures: ratelimit.Rate{PerMinute: c.FailureRate, Burst: c.FailureBurst},
-		Shared:   sharedLimits(st), Logger: log,
+		Shared:   sharedLimits(st), Logger: log, Delay: c.FailureDelay,
 	})
 	errorLog := slog.NewLogLogger(handler, slog.LevelWarn)
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/store/postgres/pgtest"
@@ -233,5 +234,24 @@ func TestMultiNode_TheBudgetsHoldForTheClusterNotPerNode(t *testing.T) {
 	}
 	if status, _ := as(t, "203.0.113.51", "GET", nodes[1].url+"/auth/verify", unknownKey(t)); status != 401 {
 		t.Errorf("another client's first unknown key: %d, want 401", status)
+	}
+}
+
+// TestThrottle_ARefusalForASpentBudgetIsHeldBeforeItIsSent checks
+// --auth-failure-delay: once a client's budget is spent, its 429s come
+// after the delay (so a flood gets one answer per connection per delay),
+// while its first refusal, within the budget, is not held.
+func TestThrottle_ARefusalForASpentBudgetIsHeldBeforeItIsSent(t *testing.T) {
+	t.Parallel()
+	const delay = 300 * time.Millisecond
+	n := serveNode(t, nil, "--data", t.TempDir(), "--trusted-proxies", "127.0.0.1",
+		"--auth-failure-rate", "1", "--auth-failure-burst", "1", "--auth-failure-delay", delay.String())
+	if status, _ := as(t, "203.0.113.60", "GET", n.url+"/auth/verify", unknownKey(t)); status != 401 {
+		t.Fatalf("the first unknown key: %d, want 401", status)
+	}
+	start := time.Now()
+	status, retry := as(t, "203.0.113.60", "GET", n.url+"/accounts/api-key", unknownKey(t))
+	if took := time.Since(start); status != 429 || took < delay {
+		t.Errorf("past the budget: %d after %v (Retry-After %s), want 429 after at least %v", status, took, retry, delay)
 	}
 }
