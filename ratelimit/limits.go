@@ -135,6 +135,7 @@ func (l *Limits) Hold(ctx context.Context, err error) {
 func (l *Limits) Run(ctx context.Context) {
 	t := time.NewTicker(l.Log.interval)
 	defer t.Stop()
+	sweepEvery := max(int(time.Minute/l.Log.interval), 1) // intervals: about a minute
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -143,7 +144,7 @@ func (l *Limits) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		l.Log.flush()
-		if n%6 == 0 { // about every minute
+		if n%sweepEvery == 0 {
 			now := l.now()
 			for _, b := range []*bucket{l.Challenge.local, l.SignIn.local, l.Failures.l.local} {
 				b.sweep(now)
