@@ -255,3 +255,65 @@ func TestThrottle_ARefusalForASpentBudgetIsHeldBeforeItIsSent(t *testing.T) {
 		t.Errorf("past the budget: %d after %v (Retry-After %s), want 429 after at least %v", status, took, retry, delay)
 	}
 }
+
+// TestOutage_TheBudgetsFallBackToEachNodesOwnWhilePostgreSQLIsDown stops
+// the PostgreSQL server under two nodes: valid keys keep working (they
+// never ask the shared buckets), and each node keeps its own budgets, so a
+// client alternating between them gets each budget once per node (neither
+// unlimited nor refused outright), and each node says so in its log.
+func TestOutage_TheBudgetsFallBackToEachNodesOwnWhilePostgreSQLIsDown(t *testing.T) {
+	t.Parallel()
+	c := &pgCluster{Cluster: pgtest.StartCluster(t)}
+	dbURL := c.schema(t)
+	nodes := pgNodes(t, dbURL, 2, append(throttleFlags, "--signin-rate", "3")...)
+	acct := newPGAccount(t, dbURL)
+	for i, n := range nodes { // each node's replica learns the key
+		if status, _ := as(t, "198.51.100.7", "GET", n.url+"/auth/verify", acct.APIKey); status != 200 {
+			t.Fatalf("a valid key on node %d: %d", i, status)
+		}
+	}
+	c.stop(t)
+
+	for i, n := range nodes {
+		if status, _ := as(t, "198.51.100.7", "GET", n.url+"/auth/verify", acct.APIKey); status != 200 {
+			t.Errorf("a valid key on node %d while PostgreSQL is down: %d", i, status)
+		}
+	}
+	refused := 0
+	for i := range 40 {
+		// A token is refused without the database.
+		req, _ := http.NewRequest("GET", nodes[i%2].url+"/auth/verify", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.70")
+		req.Header.Set("Authorization", "Bearer not-a-token")
+		resp, err := apiClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case 401:
+			refused++
+		case 429:
+		default:
+			t.Fatalf("a bad token while PostgreSQL is down: %d", resp.StatusCode)
+		}
+	}
+	if refused != 20 {
+		t.Errorf("%d of 40 bad tokens over two nodes were 401 while PostgreSQL is down, want each node's burst: 20", refused)
+	}
+	body := `{"wallet_address":"` + newWallet(t, wallet.Mainnet) + `"}`
+	challenged := 0
+	for i := range 20 {
+		if status, _ := asWith(t, "203.0.113.71", "POST", nodes[i%2].url+"/accounts/signin/challenge", "", body); status == 200 {
+			challenged++
+		}
+	}
+	if challenged != 6 {
+		t.Errorf("%d of 20 challenges over two nodes while PostgreSQL is down, want each node's budget: 6", challenged)
+	}
+	for i, n := range nodes {
+		if !strings.Contains(n.logs.String(), "shared rate limits unavailable") {
+			t.Errorf("node %d did not log that it keeps its own budgets:\n%s", i, n.logs)
+		}
+	}
+}
