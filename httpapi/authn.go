@@ -66,7 +66,7 @@ type authenticator struct {
 // authentication decided, never the other way round.
 func (a authenticator) authed(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.authenticate(r)
+		p, err := a.admit(r)
 		if err != nil {
 			writeError(w, r, a.log, err)
 			return
@@ -91,35 +91,26 @@ func (a authenticator) signedIn(h authedHandler) http.Handler {
 	})
 }
 
-// authenticate accepts an API key in X-API-KEY, a session token in
-// Authorization (bare, as the platform's web app sends it, or after
-// "Bearer "), or both, in which case both must be valid and belong to the
-// same account. Anything else, a repeated header included, is
-// espresso.ErrUnauthorized whatever the reason: the answer must not help
-// anyone probe for keys.
-//
-// A client whose refused credentials spent its budget gets a
-// *ratelimit.Refused instead, before any lookup, whatever it presents.
-// Refusals are logged in aggregate (ratelimit.Tally), so the request's own
-// log line is dropped.
-func (a authenticator) authenticate(r *http.Request) (Principal, error) {
-	apiKeys, authz := r.Header.Values("X-Api-Key"), r.Header.Values("Authorization")
-	if len(apiKeys)+len(authz) == 0 {
-		// Nothing presented, nothing guessed: not counted against the
-		// budget, but logged with the refusals.
-		ip := ratelimit.IP(r, a.trusted)
-		a.limits.Log.Failed(ip)
-		logRecord(r).setAggregated()
-		return Principal{}, espresso.ErrUnauthorized
-	}
+// admit is authenticate behind the client's budget of refused
+// credentials: a client that spent it gets a *ratelimit.Refused instead,
+// before any lookup, whatever it presents; a refused credential spends it.
+// A request that presents no credential guesses nothing, and spends
+// nothing. Refusals are logged in aggregate (ratelimit.Tally), so the
+// request's own log line is dropped.
+func (a authenticator) admit(r *http.Request) (Principal, error) {
+	presented := len(r.Header.Values("X-Api-Key"))+len(r.Header.Values("Authorization")) > 0
 	ip := ratelimit.IP(r, a.trusted)
-	if err := a.limits.Failures.Check(ip); err != nil {
-		return Principal{}, a.refused(r, ip, err)
+	if presented {
+		if err := a.limits.Failures.Check(ip); err != nil {
+			return Principal{}, a.refused(r, ip, err)
+		}
 	}
-	p, err := a.check(r, apiKeys, authz)
+	p, err := a.authenticate(r)
 	if errors.Is(err, espresso.ErrUnauthorized) {
-		if terr := a.limits.Failures.Fail(r.Context(), ip); terr != nil {
-			return Principal{}, a.refused(r, ip, terr)
+		if presented {
+			if terr := a.limits.Failures.Fail(r.Context(), ip); terr != nil {
+				return Principal{}, a.refused(r, ip, terr)
+			}
 		}
 		a.limits.Log.Failed(ip)
 		logRecord(r).setAggregated()
@@ -137,9 +128,15 @@ func (a authenticator) refused(r *http.Request, ip netip.Addr, err error) error 
 	return err
 }
 
-// check verifies the credentials presented, as authenticate says.
-func (a authenticator) check(r *http.Request, apiKeys, authz []string) (Principal, error) {
-	if len(apiKeys) > 1 || len(authz) > 1 {
+// authenticate accepts an API key in X-API-KEY, a session token in
+// Authorization (bare, as the platform's web app sends it, or after
+// "Bearer "), or both, in which case both must be valid and belong to the
+// same account. Anything else, a repeated header included, is
+// espresso.ErrUnauthorized whatever the reason: the answer must not help
+// anyone probe for keys.
+func (a authenticator) authenticate(r *http.Request) (Principal, error) {
+	apiKeys, authz := r.Header.Values("X-Api-Key"), r.Header.Values("Authorization")
+	if len(apiKeys) > 1 || len(authz) > 1 || len(apiKeys)+len(authz) == 0 {
 		return Principal{}, espresso.ErrUnauthorized
 	}
 	start := time.Now()
