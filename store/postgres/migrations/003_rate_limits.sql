@@ -9,5 +9,6 @@ CREATE UNLOGGED TABLE rate_limits (
 	scope  text        NOT NULL,
 	client text        NOT NULL,
 	tat    timestamptz NOT NULL,
+	taken  boolean     NOT NULL, -- whether the last take got a token
 	PRIMARY KEY (scope, client)
 );
