@@ -96,7 +96,7 @@ func TestGateway_Caddy(t *testing.T) {
 // gatewayThrottleFlags make the gateway (127.0.0.1) a trusted proxy, and
 // give clients a budget of 40 refused credentials: room for the scenario's
 // few refusals (from 127.0.0.1), and a flood's limit.
-var gatewayThrottleFlags = []string{"--trusted-proxies", "127.0.0.1/32", "--auth-failure-rate", "6", "--auth-failure-burst", "40"}
+var gatewayThrottleFlags = []string{"--trusted-proxies", "127.0.0.1/32", "--auth-failure-rate", "1", "--auth-failure-burst", "40"}
 
 // gatewayThrottle floods unknown keys through the gateway from 127.0.0.2:
 // espresso tells that client apart through the gateway's X-Forwarded-For,
