@@ -38,7 +38,7 @@ func BenchmarkVerifyKey(b *testing.B) {
 	// A fresh service, as a server starts: its replica comes from a
 	// snapshot, not from the local applies above.
 	s = New(st, Options{Env: apikey.Live, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.Load(ctx); err != nil {
+	if err := s.LoadAll(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if n := s.rep.size(); n != len(keys) {

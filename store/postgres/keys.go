@@ -91,3 +91,8 @@ func copyHash(h *apikey.Hash, stored []byte) error {
 	copy(h[:], stored)
 	return nil
 }
+
+func (x *executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {
+	return oneKey(x.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = $1 AND revoked_at IS NULL`, h[:]))
+}

@@ -72,6 +72,16 @@ type driver struct {
 	done      chan struct{} // closed by Close: ends every Watch
 	closeOnce sync.Once
 
+	// What FeedMark reads: whether Watch listens, a count of the
+	// notifications it has received (and of the times it started
+	// listening), and the FeedMark calls waiting for a round trip on the
+	// listening connection (see watch.go).
+	listening atomic.Bool
+	marks     atomic.Uint64
+	syncMu    sync.Mutex
+	syncs     []chan bool
+	interrupt context.CancelFunc // ends the listening connection's current wait
+
 	// listenerPID is the backend PID of the last connection Watch started
 	// listening on (for tests that kill it).
 	listenerPID atomic.Uint32
@@ -80,6 +90,7 @@ type driver struct {
 var (
 	_ store.Driver  = (*driver)(nil)
 	_ store.Watcher = (*driver)(nil)
+	_ store.Marker  = (*driver)(nil)
 )
 
 // Open returns a Store on the database at url, a PostgreSQL URL

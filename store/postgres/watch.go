@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,9 +51,13 @@ func (d *driver) Watch(ctx context.Context, notify func(missed bool)) {
 	for {
 		conn, err := d.listen(ctx)
 		if err == nil {
+			d.marks.Add(1)
+			d.listening.Store(true)
 			notify(true)
 			start := time.Now()
 			d.follow(ctx, conn, notify)
+			d.listening.Store(false)
+			d.answerSyncs(false)
 			closeConn(conn)
 			if time.Since(start) > watchMaxBackoff {
 				backoff = 0 // it lived: try again at once
@@ -97,21 +102,32 @@ func (d *driver) listen(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // follow calls notify(false) for notifications on conn until ctx ends or
-// conn fails.
+// conn fails, and answers FeedMark's syncs with a round trip on conn.
 func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed bool)) {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, watchKeepalive)
+		d.syncMu.Lock()
+		d.interrupt = cancel
+		if len(d.syncs) > 0 {
+			cancel()
+		}
+		d.syncMu.Unlock()
 		_, err := conn.WaitForNotification(wctx)
+		d.syncMu.Lock()
+		d.interrupt = nil
+		syncing := len(d.syncs) > 0
+		d.syncMu.Unlock()
 		cancel()
 		switch {
 		case err == nil:
-			drain(conn)
+			drain(conn) // several already received give one call
+			d.marks.Add(1)
 			notify(false)
 		case ctx.Err() != nil:
 			return
-		case conn.IsClosed() || !pgconn.Timeout(err):
+		case conn.IsClosed() || !(pgconn.Timeout(err) || syncing && errors.Is(err, context.Canceled)):
 			return // the connection is gone
-		default: // silence: is the connection still alive?
+		case !syncing: // silence: is the connection still alive?
 			pctx, cancel := context.WithTimeout(ctx, d.timeout)
 			err := conn.Ping(pctx)
 			cancel()
@@ -119,18 +135,79 @@ func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed 
 				return
 			}
 		}
+		if syncing {
+			// The server sends the notifications it has for this session
+			// before it answers: once the ping is back, every notification
+			// for a commit before the sync asked has arrived.
+			pctx, cancel := context.WithTimeout(ctx, d.timeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return
+			}
+			d.heard(conn, notify)
+			d.answerSyncs(true)
+		}
 	}
 }
 
-// drain discards the notifications conn has already received: with an
-// ended context, WaitForNotification returns one already received, if any,
-// without reading the connection.
-func drain(conn *pgx.Conn) {
+// heard counts and reports the notifications conn has received, if any.
+func (d *driver) heard(conn *pgx.Conn, notify func(missed bool)) {
+	if drain(conn) {
+		d.marks.Add(1)
+		notify(false)
+	}
+}
+
+// answerSyncs answers every FeedMark waiting for a sync.
+func (d *driver) answerSyncs(ok bool) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	for _, c := range d.syncs {
+		c <- ok
+	}
+	d.syncs = nil
+}
+
+// FeedMark implements store.Marker: the count of notifications Watch has
+// received, while it listens. A sync interrupts the listening connection's
+// wait for a round trip on it (calls at the same time share one).
+func (d *driver) FeedMark(ctx context.Context, sync bool) (uint64, bool) {
+	if !d.listening.Load() {
+		return 0, false
+	}
+	if !sync {
+		return d.marks.Load(), true
+	}
+	done := make(chan bool, 1)
+	d.syncMu.Lock()
+	d.syncs = append(d.syncs, done)
+	if d.interrupt != nil {
+		d.interrupt()
+	}
+	d.syncMu.Unlock()
+	t := time.NewTimer(d.timeout)
+	defer t.Stop()
+	select {
+	case ok := <-done:
+		return d.marks.Load(), ok && d.listening.Load()
+	case <-ctx.Done():
+	case <-t.C:
+	case <-d.done:
+	}
+	return 0, false
+}
+
+// drain discards the notifications conn has already received, and
+// reports whether there were any: with an ended context,
+// WaitForNotification returns one already received, if any, without
+// reading the connection.
+func drain(conn *pgx.Conn) bool {
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
-	for {
+	for any := false; ; any = true {
 		if _, err := conn.WaitForNotification(ended); err != nil {
-			return
+			return any
 		}
 	}
 }

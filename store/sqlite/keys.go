@@ -89,3 +89,8 @@ func copyHash(h *apikey.Hash, stored []byte) error {
 	copy(h[:], stored)
 	return nil
 }
+
+func (x executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {
+	return x.oneKey(x.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = ? AND revoked_at IS NULL`, h[:]))
+}
