@@ -35,8 +35,8 @@ type fakeFeed struct {
 	snapshots chan int64       // the Seq each FeedHead returned
 	pages     chan string      // the `after` of each LiveKeys call
 	lookups   chan apikey.Hash // the hash of each LiveKeyByHash call
-	reads     chan int64     // the `after` of each Events call
-	prunes    chan time.Time // the cut-off of each PruneEvents call
+	reads     chan int64       // the `after` of each Events call
+	prunes    chan time.Time   // the cut-off of each PruneEvents call
 }
 
 func newFakeFeed() *fakeFeed {

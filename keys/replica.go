@@ -35,9 +35,9 @@ type replica struct {
 	tomb     map[apikey.Hash]int64 // revoked locally at Seq, feed not there yet
 
 	loading  bool
-	next     *table                 // a reload's table, nil otherwise
-	nextFrom int64                  // next reflects the events after it
-	gone     map[apikey.Hash]uint8  // revoked since the load began: pages must not bring them back
+	next     *table                // a reload's table, nil otherwise
+	nextFrom int64                 // next reflects the events after it
+	gone     map[apikey.Hash]uint8 // revoked since the load began: pages must not bring them back
 
 	owners ownerCache
 
