@@ -102,14 +102,14 @@ func compactMask(m *[8]byte, masked string) (ok, test bool) {
 // an array, so that Info.OwnerHeaders can slice them into header values
 // without allocating) and masked form, made once and shared.
 type owner struct {
-	hash apikey.Hash
+	id   keyID
 	pair [2]string
 	mask string
 }
 
 // render returns r's text.
 func render(r *record, blob []byte) *owner {
-	o := &owner{hash: r.hash}
+	o := &owner{id: r.id}
 	meta := atomic.LoadUint32(&r.meta)
 	if meta&metaText != 0 {
 		idLen, mLen := int(blob[0]), int(blob[1])
@@ -158,15 +158,15 @@ type ownerCache struct {
 
 // get returns r's owner, rendering and caching it if it is not cached.
 func (c *ownerCache) get(r *record, t *table) *owner {
-	set := int(r.hash[8]) | int(r.hash[9])<<8
+	set := int(r.id[8]) | int(r.id[9])<<8
 	i := (set * 2) % ownerCacheSize
 	for w := range 2 {
-		if o := c.slots[i+w].Load(); o != nil && o.hash == r.hash {
+		if o := c.slots[i+w].Load(); o != nil && o.id == r.id {
 			return o
 		}
 	}
 	o := render(r, t.blob(r))
-	c.slots[i+int(r.hash[10]&1)].Store(o)
+	c.slots[i+int(r.id[10]&1)].Store(o)
 	return o
 }
 

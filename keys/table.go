@@ -8,12 +8,12 @@ import (
 	"github.com/espresso-auth/espresso/apikey"
 )
 
-// record is one live key in a table: 72 bytes and no pointer, so that a
+// record is one live key in a table: 56 bytes and no pointer, so that a
 // million of them are a few large allocations the garbage collector never
 // scans. The account, wallet and masked key are kept in compact binary form
 // (see owner.go) and turned back into text when a key is verified.
 type record struct {
-	hash    apikey.Hash
+	id      keyID
 	account [16]byte // the account id, a UUID, in binary (or unused: see metaText)
 	masked  [8]byte  // the key's four characters after its prefix and its last four
 	created uint32   // unix seconds
@@ -30,8 +30,18 @@ const (
 	metaDirty = 1 << 18   // used changed since the last flush
 )
 
+// keyID identifies a key in the replica: the first half of its SHA-256
+// hash. Keys are random and issued by the server, so no two of them share
+// it (by chance: 2^-128 for a pair), and presenting a key whose hash starts
+// like a live key's without knowing that key is a 2^128 search per live
+// key: as good a proof as the whole hash, in half the memory. Storage
+// holds the whole hash.
+type keyID [16]byte
+
+func idOf(h *apikey.Hash) *keyID { return (*keyID)(h[:16]) }
+
 // recordsPerChunk is the size of the table's record chunks: records never
-// move when the table grows, and a chunk (288 KiB) is allocated at a time.
+// move when the table grows, and a chunk (224 KiB) is allocated at a time.
 const recordsPerChunk = 1 << 12
 
 // table is an open-addressing hash table of records: index maps a key hash
@@ -59,20 +69,20 @@ func (t *table) rec(i uint32) *record {
 	return &t.chunks[i/recordsPerChunk][i%recordsPerChunk]
 }
 
-// home is h's preferred slot: the hash is uniform, so its first bytes do.
-func (t *table) home(h *apikey.Hash) int {
-	return int(binary.LittleEndian.Uint64(h[:8]) & uint64(len(t.index)-1))
+// home is id's preferred slot: the hash is uniform, so its first bytes do.
+func (t *table) home(id *keyID) int {
+	return int(binary.LittleEndian.Uint64(id[:8]) & uint64(len(t.index)-1))
 }
 
-// slot returns the slot holding h, or -1.
-func (t *table) slot(h *apikey.Hash) int {
+// slot returns the slot holding id, or -1.
+func (t *table) slot(id *keyID) int {
 	mask := len(t.index) - 1
-	for i := t.home(h); ; i = (i + 1) & mask {
+	for i := t.home(id); ; i = (i + 1) & mask {
 		n := t.index[i]
 		if n == 0 {
 			return -1
 		}
-		if t.rec(n-1).hash == *h {
+		if t.rec(n-1).id == *id {
 			return i
 		}
 	}
@@ -81,7 +91,7 @@ func (t *table) slot(h *apikey.Hash) int {
 // get returns h's record, or nil. The pointer is valid until the table
 // next changes.
 func (t *table) get(h *apikey.Hash) *record {
-	if i := t.slot(h); i >= 0 {
+	if i := t.slot(idOf(h)); i >= 0 {
 		return t.rec(t.index[i] - 1)
 	}
 	return nil
@@ -101,7 +111,7 @@ func (t *table) add(h *apikey.Hash, fill func(r *record)) (*record, bool) {
 		t.chunks = append(t.chunks, make([]record, recordsPerChunk))
 	}
 	r := t.rec(n)
-	*r = record{hash: *h}
+	*r = record{id: *idOf(h)}
 	fill(r)
 	t.n++
 	t.place(n)
@@ -111,7 +121,7 @@ func (t *table) add(h *apikey.Hash, fill func(r *record)) (*record, bool) {
 // place puts record number n in the first free slot from its home.
 func (t *table) place(n uint32) {
 	mask := len(t.index) - 1
-	i := t.home(&t.rec(n).hash)
+	i := t.home(&t.rec(n).id)
 	for t.index[i] != 0 {
 		i = (i + 1) & mask
 	}
@@ -127,7 +137,7 @@ func (t *table) grow() {
 
 // remove deletes h's record, if present, and reports whether it was.
 func (t *table) remove(h *apikey.Hash) bool {
-	i := t.slot(h)
+	i := t.slot(idOf(h))
 	if i < 0 {
 		return false
 	}
@@ -137,7 +147,7 @@ func (t *table) remove(h *apikey.Hash) bool {
 	// Keep records dense: the last one moves into the hole.
 	last := uint32(t.n - 1)
 	if n != last {
-		j := t.slot(&t.rec(last).hash)
+		j := t.slot(&t.rec(last).id)
 		*t.rec(n) = *t.rec(last)
 		t.index[j] = n + 1
 	}
@@ -151,7 +161,7 @@ func (t *table) remove(h *apikey.Hash) bool {
 func (t *table) unslot(i int) {
 	mask := len(t.index) - 1
 	for j := (i + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
-		k := t.home(&t.rec(t.index[j] - 1).hash)
+		k := t.home(&t.rec(t.index[j] - 1).id)
 		// The entry at j may move to i only if its home is not in (i, j].
 		if (i <= j && i < k && k <= j) || (i > j && (i < k || k <= j)) {
 			continue
