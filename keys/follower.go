@@ -50,6 +50,7 @@ type follower struct {
 	heard  atomic.Uint64 // notifications received from the store
 	mark   atomic.Uint64 // the store's feed mark at the start of a pull that reached the head
 	marked atomic.Bool   // mark is set
+	loads  atomic.Uint64 // loads completed
 	pullMu sync.Mutex    // held by a pull or a load: they never overlap
 
 	// The load in progress, if any; pullMu guards them.
@@ -261,6 +262,7 @@ func (f *follower) pullLocked(ctx context.Context) error {
 		if lastPage {
 			f.rep.finishLoad()
 			f.loading = false
+			f.loads.Add(1)
 			f.log.Info("key replica loaded", "keys", f.rep.size(), "seq", f.rep.position(),
 				"took", f.clock.Now().Sub(f.began).String())
 		}

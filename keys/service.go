@@ -191,6 +191,7 @@ type Stats struct {
 	LastSync      time.Time // when the replica was last known to match the store (the Unix epoch: never)
 	Notifications uint64    // change notifications received from the store
 	Loaded        bool      // the replica holds every live key (false while a first load reads its pages)
+	Loads         uint64    // loads completed: the first, and one after each lost notification connection, pruned or rewound feed
 	Bytes         int       // memory held by the replica's tables, about 100 bytes per key
 }
 
@@ -198,7 +199,7 @@ type Stats struct {
 // lock briefly; it is meant for a metrics scrape, not the hot path.
 func (s *Service) Stats() Stats {
 	return Stats{Keys: s.rep.size(), Seq: s.rep.position(), LastSync: s.feed.lastSync(),
-		Notifications: s.feed.heard.Load(), Loaded: s.rep.isComplete(), Bytes: s.rep.bytes()}
+		Notifications: s.feed.heard.Load(), Loaded: s.rep.isComplete(), Loads: s.feed.loads.Load(), Bytes: s.rep.bytes()}
 }
 
 // pruneEvents drops the events older than the retention: a replica that

@@ -104,6 +104,8 @@ func (d *driver) listen(ctx context.Context) (*pgx.Conn, error) {
 // follow calls notify(false) for notifications on conn until ctx ends or
 // conn fails, and answers FeedMark's syncs with a round trip on conn.
 func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed bool)) {
+	var pending []chan bool // syncs taken, to answer once the round trip is back
+	defer func() { answer(pending, false) }()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, watchKeepalive)
 		d.syncMu.Lock()
@@ -115,9 +117,13 @@ func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed 
 		_, err := conn.WaitForNotification(wctx)
 		d.syncMu.Lock()
 		d.interrupt = nil
-		syncing := len(d.syncs) > 0
+		// Only the syncs asked for before the round trip starts can be
+		// answered by it.
+		pending = d.syncs
+		d.syncs = nil
 		d.syncMu.Unlock()
 		cancel()
+		syncing := len(pending) > 0
 		switch {
 		case err == nil:
 			drain(conn) // several already received give one call
@@ -145,17 +151,20 @@ func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed 
 			if err != nil {
 				return
 			}
-			d.heard(conn, notify)
-			d.answerSyncs(true)
+			if drain(conn) {
+				d.marks.Add(1)
+				notify(false)
+			}
+			answer(pending, true)
+			pending = nil
 		}
 	}
 }
 
-// heard counts and reports the notifications conn has received, if any.
-func (d *driver) heard(conn *pgx.Conn, notify func(missed bool)) {
-	if drain(conn) {
-		d.marks.Add(1)
-		notify(false)
+// answer answers FeedMark calls waiting for a sync.
+func answer(syncs []chan bool, ok bool) {
+	for _, c := range syncs {
+		c <- ok
 	}
 }
 
@@ -163,9 +172,7 @@ func (d *driver) heard(conn *pgx.Conn, notify func(missed bool)) {
 func (d *driver) answerSyncs(ok bool) {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
-	for _, c := range d.syncs {
-		c <- ok
-	}
+	answer(d.syncs, ok)
 	d.syncs = nil
 }
 
