@@ -62,17 +62,19 @@ func (s *Service) Verify(ctx context.Context, raw string) (Info, error) {
 	}, nil
 }
 
-// afterCatchUp looks h up again once the replica has read the feed, unless
-// the store says nothing has changed since it last did.
+// afterCatchUp looks h up again once the replica has read the feed, or,
+// if the store says nothing has changed since the start of a pull that
+// reached the feed's head, once that pull's events are applied: they
+// are by the time its mark can be compared, but the first look may have
+// come before.
 func (s *Service) afterCatchUp(ctx context.Context, h apikey.Hash, now time.Time, mark bool) (view, bool, error) {
-	if s.feed.unchanged(ctx) {
-		return view{}, false, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	err := s.feed.catchUp(ctx)
-	cancel()
-	if err != nil {
-		return view{}, false, err
+	if !s.feed.unchanged(ctx) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := s.feed.catchUp(ctx)
+		cancel()
+		if err != nil {
+			return view{}, false, err
+		}
 	}
 	v, found, _ := s.rep.use(&h, now, mark)
 	return v, found, nil
