@@ -1,8 +1,8 @@
 package keys
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"testing"
@@ -63,23 +63,21 @@ func snapshotOf(first, n int, base bool) []store.Key {
 	return keys
 }
 
-// testWallet returns a valid address: an enterprise one, or a base one
-// built from its raw bytes.
+// testWallet returns a valid address, different for each i: an
+// enterprise one, or a base one, built from raw bytes.
 func testWallet(i int, base bool) string {
-	seed := make([]byte, ed25519.SeedSize)
-	copy(seed, fmt.Sprint(i))
-	a := wallet.NewEnterpriseAddress(ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey), wallet.Mainnet)
-	if !base {
-		return a.String()
+	raw := make([]byte, 29, 57)
+	raw[0] = 0x61 // enterprise address, key hash, mainnet
+	binary.BigEndian.PutUint64(raw[1:], uint64(i))
+	if base {
+		raw[0] = 0x01 // base address, key hash and key hash, mainnet
+		raw = append(raw, raw[1:29]...)
 	}
-	raw := a.Bytes()
-	raw[0] = 0x01 // base address, key hash and key hash, mainnet
-	raw = append(raw, raw[1:29]...)
-	b, err := wallet.AddressFromBytes(raw)
+	a, err := wallet.AddressFromBytes(raw)
 	if err != nil {
 		panic(err)
 	}
-	return b.String()
+	return a.String()
 }
 
 // heapInUse returns the bytes of live heap objects after a full collection.
