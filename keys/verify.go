@@ -68,11 +68,10 @@ func (s *Service) Verify(ctx context.Context, raw string) (Info, error) {
 // are by the time its mark can be compared, but the first look may have
 // come before.
 func (s *Service) afterCatchUp(ctx context.Context, h apikey.Hash, now time.Time, mark bool) (view, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // for both: a hung database must not double it
+	defer cancel()
 	if !s.feed.unchanged(ctx) {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := s.feed.catchUp(ctx)
-		cancel()
-		if err != nil {
+		if err := s.feed.catchUp(ctx); err != nil {
 			return view{}, false, err
 		}
 	}

@@ -49,13 +49,13 @@ func (d *driver) Watch(ctx context.Context, notify func(missed bool)) {
 	}()
 	backoff := time.Duration(0)
 	for {
-		conn, err := d.listen(ctx)
+		conn, listen, err := d.listen(ctx)
 		if err == nil {
 			d.marks.Add(1)
 			d.listening.Store(true)
 			notify(true)
 			start := time.Now()
-			d.follow(ctx, conn, notify)
+			d.follow(ctx, conn, listen, notify)
 			d.listening.Store(false)
 			d.answerSyncs(false)
 			closeConn(conn)
@@ -80,30 +80,33 @@ func (d *driver) Watch(ctx context.Context, notify func(missed bool)) {
 }
 
 // listen connects and starts listening on the channel of the store's
-// schema, within the store's timeout.
-func (d *driver) listen(ctx context.Context) (*pgx.Conn, error) {
+// schema, within the store's timeout. It returns the LISTEN statement too.
+func (d *driver) listen(ctx context.Context) (*pgx.Conn, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, d.listenCfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var channel string
+	var channel, listen string
 	err = conn.QueryRow(ctx, channelQuery).Scan(&channel)
 	if err == nil {
-		_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
+		listen = "LISTEN " + pgx.Identifier{channel}.Sanitize()
+		_, err = conn.Exec(ctx, listen)
 	}
 	if err != nil {
 		closeConn(conn)
-		return nil, err
+		return nil, "", err
 	}
 	d.listenerPID.Store(conn.PgConn().PID())
-	return conn, nil
+	return conn, listen, nil
 }
 
 // follow calls notify(false) for notifications on conn until ctx ends or
-// conn fails, and answers FeedMark's syncs with a round trip on conn.
-func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed bool)) {
+// conn fails, and answers FeedMark's syncs with a round trip on conn: the
+// LISTEN statement again, a no-op that leaves the session looking as it
+// did (pg_stat_activity shows the LISTEN as its last query).
+func (d *driver) follow(ctx context.Context, conn *pgx.Conn, listen string, notify func(missed bool)) {
 	var pending []chan bool // syncs taken, to answer once the round trip is back
 	defer func() { answer(pending, false) }()
 	for {
@@ -143,10 +146,10 @@ func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed 
 		}
 		if syncing {
 			// The server sends the notifications it has for this session
-			// before it answers: once the ping is back, every notification
-			// for a commit before the sync asked has arrived.
+			// before it answers: once the round trip is back, every
+			// notification for a commit before the sync asked has arrived.
 			pctx, cancel := context.WithTimeout(ctx, d.timeout)
-			err := conn.Ping(pctx)
+			_, err := conn.Exec(pctx, listen, pgx.QueryExecModeSimpleProtocol)
 			cancel()
 			if err != nil {
 				return
