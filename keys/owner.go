@@ -156,17 +156,24 @@ type ownerCache struct {
 	slots [ownerCacheSize]atomic.Pointer[owner]
 }
 
-// get returns r's owner, rendering and caching it if it is not cached.
+// get returns r's owner, rendering and caching it if it is not cached: in
+// the set's first way, the one there moving to the second (so a set keeps
+// its two latest). Concurrent gets of one set may lose an entry, never
+// return a wrong one: entries never change, and are matched by key.
 func (c *ownerCache) get(r *record, t *table) *owner {
-	set := int(r.id[8]) | int(r.id[9])<<8
-	i := (set * 2) % ownerCacheSize
-	for w := range 2 {
-		if o := c.slots[i+w].Load(); o != nil && o.id == r.id {
-			return o
-		}
+	i := 2 * ((int(r.id[8]) | int(r.id[9])<<8) % (ownerCacheSize / 2))
+	first := c.slots[i].Load()
+	if first != nil && first.id == r.id {
+		return first
+	}
+	if o := c.slots[i+1].Load(); o != nil && o.id == r.id {
+		return o
 	}
 	o := render(r, t.blob(r))
-	c.slots[i+int(r.id[10]&1)].Store(o)
+	if first != nil {
+		c.slots[i+1].Store(first)
+	}
+	c.slots[i].Store(o)
 	return o
 }
 
