@@ -54,7 +54,8 @@ type Options struct {
 	// Timeout bounds every method call, from acquiring a connection to the
 	// last row, retries included; DefaultTimeout if zero. A call that runs
 	// out of it fails with espresso.Unavailable. Snapshot reads every live
-	// key within it, so a very large database may need more. Migrate is
+	// key within it, so a very large database may need more; servers load
+	// their replicas with LiveKeys, a bounded page per call. Migrate is
 	// bounded by its context only, once it has pinged the database.
 	Timeout time.Duration
 	// Observe is store.Options.Observe: told of every database call.
