@@ -23,23 +23,43 @@ const ellipsis = "…"
 
 // fill sets r's fields from k, storing its owner's bytes in a.
 func fill(r *record, k *store.Key, a *arena) {
-	r.created = seconds(k.CreatedAt)
-	r.used = seconds(k.LastUsedAt)
+	p := pack(k)
+	p.fill(r, a)
+}
+
+// packed is a key in its compact form, made without the replica's lock
+// (parsing the wallet is most of the cost of adding a key).
+type packed struct {
+	rec  record // id, blob and the blob's length not set
+	blob []byte
+}
+
+func pack(k *store.Key) packed {
+	var p packed
+	p.rec.created = seconds(k.CreatedAt)
+	p.rec.used = seconds(k.LastUsedAt)
 	raw, walletOK := compactWallet(k.WalletAddress)
-	accountOK := compactUUID(&r.account, k.AccountID)
-	maskOK, test := compactMask(&r.masked, k.Masked)
-	var blob []byte
+	accountOK := compactUUID(&p.rec.account, k.AccountID)
+	maskOK, test := compactMask(&p.rec.masked, k.Masked)
 	if walletOK && accountOK && maskOK {
-		blob = raw
+		p.blob = raw
 		if test {
-			r.meta |= metaTest
+			p.rec.meta |= metaTest
 		}
 	} else {
-		blob = textOwner(k)
-		r.meta |= metaText
+		p.blob = textOwner(k)
+		p.rec.meta |= metaText
 	}
-	r.blob = a.put(blob)
-	r.meta |= uint32(len(blob))
+	return p
+}
+
+// fill sets r's fields, but its id, from p, storing the blob in a.
+func (p *packed) fill(r *record, a *arena) {
+	id := r.id
+	*r = p.rec
+	r.id = id
+	r.blob = a.put(p.blob)
+	r.meta |= uint32(len(p.blob))
 }
 
 // textOwner is the owner as text: the account id's length and the masked

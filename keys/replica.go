@@ -214,6 +214,10 @@ func (r *replica) beginLoad(at int64, fresh bool) {
 
 // addPage adds a page of live keys read since beginLoad.
 func (r *replica) addPage(keys []store.Key) {
+	packs := make([]packed, len(keys))
+	for i := range keys {
+		packs[i] = pack(&keys[i])
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t := r.next
@@ -227,7 +231,7 @@ func (r *replica) addPage(keys []store.Key) {
 		if revoked || gone {
 			continue
 		}
-		rec, _ := t.add(&k.Hash, func(rec *record) { fill(rec, k, &t.arena) })
+		rec, _ := t.add(&k.Hash, func(rec *record) { packs[i].fill(rec, &t.arena) })
 		raiseUsed(rec, seconds(k.LastUsedAt))
 		if t != r.cur {
 			// This node's uses may be newer than storage's.
