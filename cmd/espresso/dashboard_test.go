@@ -103,6 +103,23 @@ func TestDashboard_InChromium(t *testing.T) {
 		tab.clean()
 	})
 
+	t.Run("a user onboards an operation key made and sealed in the page", func(t *testing.T) {
+		t.Parallel()
+		onboardInTheBrowser(t, browserCtx, srv, &issued)
+	})
+
+	t.Run("an account onboarded elsewhere meanwhile gets the 409 in words", func(t *testing.T) {
+		t.Parallel()
+		onboardedElsewhere(t, browserCtx, srv)
+	})
+
+	t.Run("the page's operation key agrees with the wallet and opkey packages", func(t *testing.T) {
+		t.Parallel()
+		tab := openTab(t, browserCtx, srv.url)
+		pageOperationKeyAgrees(t, tab)
+		tab.clean()
+	})
+
 	t.Run("a wallet that refuses to sign, or is on the wrong network, gets a sentence", func(t *testing.T) {
 		t.Parallel()
 		refuser := newTestWallet(t, "refuser", "Refusing Wallet", wallet.Mainnet)

@@ -1,10 +1,11 @@
 // The dashboard: connect a wallet, sign in, see the account's key, generate,
-// rotate or revoke it. Every piece of text is set with textContent, never as
+// rotate or revoke it, and set up the operation key (onboarding.js). Every piece of text is set with textContent, never as
 // HTML, and a new key is held only by the element that shows it, until the
 // user is done with it.
 
 import * as api from "./api.js";
 import * as cip30 from "./cip30.js";
+import * as onboarding from "./onboarding.js";
 import * as session from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -198,9 +199,12 @@ async function signIn() {
   renderKey();
   show("account");
   await loadKey();
-  say(s.firstTime ? "Signed in. Welcome: your account has been created." : "Signed in.");
-  // Onboarding (issue 8) starts here when !s.onboardingReady, and the
-  // sessions list (issue 9) loads here.
+  const onboarded = await onboarding.load(s.token);
+  say(
+    (s.firstTime ? "Signed in. Welcome: your account has been created." : "Signed in.") +
+      (onboarded ? "" : " Set up your operation key below, so your bots can trade."),
+  );
+  // The sessions list (issue 9) loads here.
 }
 
 async function loadKey() {
@@ -215,6 +219,7 @@ async function loadKey() {
 
 async function signOut() {
   hideKey();
+  onboarding.reset();
   await session.end();
   liveKey = null;
   show(wallet ? "signin" : "connect");
@@ -223,6 +228,7 @@ async function signOut() {
 
 async function sessionEnded() {
   hideKey();
+  onboarding.reset();
   await session.end();
   liveKey = null;
   show(wallet ? "signin" : "connect");
@@ -323,6 +329,7 @@ ui.newKeyDone.addEventListener("click", () => {
   ui.generate.focus();
 });
 ui.signout.addEventListener("click", () => busy(signOut));
+onboarding.setup({ busy, say, token: () => session.get().token });
 // A key must not outlive the page in any form the browser might keep.
 window.addEventListener("pagehide", hideKey);
 
