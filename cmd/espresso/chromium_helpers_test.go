@@ -165,7 +165,18 @@ type tab struct {
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
-	sent    []string // every request the page made: method, URL, headers and body
+	sent    []sentRequest // every request the page made
+}
+
+// sentRequest is a request the page made, as Chromium reports it.
+type sentRequest struct {
+	method, url string
+	headers     network.Headers
+	body        string
+}
+
+func (r sentRequest) String() string {
+	return fmt.Sprintf("%s %s %v %s", r.method, r.url, r.headers, r.body)
 }
 
 // stepTimeout bounds each step; generous, for a loaded machine under -race.
@@ -204,13 +215,12 @@ func openTab(t *testing.T, browserCtx context.Context, base string, wallets ...*
 		if !ok || e.Request == nil {
 			return
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s %v ", e.Request.Method, e.Request.URL, e.Request.Headers)
+		r := sentRequest{method: e.Request.Method, url: e.Request.URL, headers: e.Request.Headers}
 		for _, d := range e.Request.PostDataEntries {
-			b.Write(d.Bytes)
+			r.body += string(d.Bytes)
 		}
 		tb.mu.Lock()
-		tb.sent = append(tb.sent, b.String())
+		tb.sent = append(tb.sent, r)
 		tb.mu.Unlock()
 	}); err != nil {
 		t.Fatalf("listening to the tab: %v", err)
@@ -331,11 +341,26 @@ func (tb *tab) requestsWith(s string) []string {
 	defer tb.mu.Unlock()
 	var found []string
 	for _, r := range tb.sent {
-		if strings.Contains(r, s) {
-			found = append(found, r)
+		if strings.Contains(r.String(), s) {
+			found = append(found, r.String())
 		}
 	}
 	return found
+}
+
+// token returns the sign-in token the page sent last: the page keeps it
+// where no script can read it, but it goes out with every account request.
+func (tb *tab) token() string {
+	tb.t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for i := len(tb.sent) - 1; i >= 0; i-- {
+		if v, ok := tb.sent[i].headers["Authorization"].(string); ok && v != "" {
+			return v
+		}
+	}
+	tb.t.Fatal("the page sent no token")
+	return ""
 }
 
 // neverSent fails the test if any request the page made carried one of

@@ -96,9 +96,8 @@ func TestDashboard_InChromium(t *testing.T) {
 		tab.waitFor("no key", `document.getElementById("key-masked").textContent === "No key yet"`)
 		mustRefuse(t, srv.url, key2, "the revoked key")
 
-		// 6. Sign out.
-		tab.click("signout")
-		tab.waitFor("the signed-out page", `document.getElementById("account").hidden && !document.getElementById("signin").hidden`)
+		// 6. Sign out: where the server has sessions, it ends this one.
+		signOutEndsTheSession(t, tab, srv.url)
 		tab.nothingStored()
 		tab.clean()
 	})
@@ -118,6 +117,11 @@ func TestDashboard_InChromium(t *testing.T) {
 		tab := openTab(t, browserCtx, srv.url)
 		pageOperationKeyAgrees(t, tab)
 		tab.clean()
+	})
+
+	t.Run("sign out everywhere ends every session, in the page and elsewhere", func(t *testing.T) {
+		t.Parallel()
+		signOutEverywhereInTheBrowser(t, browserCtx, srv)
 	})
 
 	t.Run("a wallet that refuses to sign, or is on the wrong network, gets a sentence", func(t *testing.T) {

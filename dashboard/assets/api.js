@@ -37,8 +37,8 @@ function meaning(status, code, words) {
 }
 
 /**
- * request sends one API request and returns the decoded JSON answer, or
- * throws a ServerError. token, if given, goes in Authorization (bare, as the
+ * request sends one API request and returns the decoded JSON answer (null
+ * for a 204), or throws a ServerError. token, if given, goes in Authorization (bare, as the
  * platform's web app sends it); words override MEANING for this operation.
  */
 export async function request(method, path, { token, body, words } = {}) {
@@ -58,6 +58,7 @@ export async function request(method, path, { token, body, words } = {}) {
   } catch {
     throw new ServerError("Cannot reach the server. Check your connection and try again.", 0, 0);
   }
+  if (resp.status === 204) return null; // done, nothing to say (sign-out)
   let data = null;
   try {
     data = await resp.json();
@@ -133,6 +134,28 @@ export function createSpotAccount(token, encrypted, hash) {
   });
 }
 
-// Issue 9 (server-side sessions) adds here: signOut(token) as
-// POST /accounts/signout, sessions(token) as GET /accounts/sessions and
-// signOutEverywhere(token) as DELETE /accounts/sessions.
+/**
+ * unsupported reports whether err says the server has no such route (404
+ * 4040): a server older than the feature the page asked about.
+ */
+export function unsupported(err) {
+  return err instanceof ServerError && err.status === 404 && err.code === 4040;
+}
+
+/** signOut ends the token's session on the server (204). */
+export function signOut(token) {
+  return request("POST", "/accounts/signout", { token });
+}
+
+/**
+ * sessions lists the account's live sessions, newest first:
+ * {sessions: [{created_at, last_used_at, expires_at, current}]}.
+ */
+export function sessions(token) {
+  return request("GET", "/accounts/sessions", { token });
+}
+
+/** signOutEverywhere ends every session of the account, this one included: {ended}. */
+export function signOutEverywhere(token) {
+  return request("DELETE", "/accounts/sessions", { token });
+}
