@@ -21,13 +21,13 @@ import (
 	"github.com/espresso-auth/espresso/wallet"
 )
 
-// signInInTab connects the tab's only wallet, signs in and waits for the
-// account.
+// signInInTab connects the wallet, signs in and waits until the page has
+// loaded all it shows of the account.
 func signInInTab(tb *tab, w *testWallet) {
 	tb.t.Helper()
 	tb.click(fmt.Sprintf(`[data-wallet=%q]`, w.id))
 	tb.click("signin-button")
-	tb.waitFor("the account", `!document.getElementById("account").hidden`)
+	tb.waitFor("the account", `!document.getElementById("account").hidden && document.getElementById("status").textContent.startsWith("Signed in.")`)
 }
 
 // onboardInTheBrowser: the page refuses a short password and two that
@@ -43,9 +43,7 @@ func onboardInTheBrowser(t *testing.T, browserCtx context.Context, srv *process,
 	if got := tb.text("opkey-state"); got != "Not set up yet" {
 		t.Errorf("before onboarding the page says %q of the operation key", got)
 	}
-	if got := tb.text("status"); !strings.Contains(got, "Set up your operation key") {
-		t.Errorf("the sign-in's status %q does not point to onboarding", got)
-	}
+	tb.waitFor("the sign-in's status to point to onboarding", `document.getElementById("status").textContent.includes("Set up your operation key")`)
 	tb.screenshotFor("dashboard-onboarding")
 
 	tb.typeInto("op-password", "too short")
