@@ -23,6 +23,8 @@ func (p pruneRecorder) PruneNonces(_ context.Context, before time.Time) (int64, 
 	return 0, nil
 }
 
+func (p pruneRecorder) PruneSessions(context.Context, time.Time) (int64, error) { return 0, nil }
+
 // TestRun_PrunesExpiredNoncesOnSchedule moves a fake clock: nothing is
 // pruned before the interval has passed, then nonces that expired by now
 // are, once per interval, and Run returns when its context ends.
@@ -38,7 +40,7 @@ func TestRun_PrunesExpiredNoncesOnSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
-	if err := c.WaitForTickers(t.Context(), 1); err != nil {
+	if err := c.WaitForTickers(t.Context(), 2); err != nil { // pruning and flushing
 		t.Fatal(err)
 	}
 	c.Advance(59 * time.Minute)
