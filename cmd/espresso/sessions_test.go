@@ -248,3 +248,31 @@ func resign(t testing.TB, tok string, secret []byte, change func(jwt.MapClaims))
 	}
 	return s
 }
+
+// TestMetrics_SessionsGaugeFollowsSignInsAndSignOuts: espresso_sessions is
+// the node's live sessions, up with each sign-in, down with each end.
+func TestMetrics_SessionsGaugeFollowsSignInsAndSignOuts(t *testing.T) {
+	t.Parallel()
+	metricsAddr := freeAddr(t)
+	n := serveNode(t, nil, "--data", t.TempDir(), "--metrics-addr", metricsAddr)
+	murl := "http://" + metricsAddr
+	c := apiCaller{t, apiClient, n.url}
+	wantGauge := func(what string, want float64) {
+		t.Helper()
+		if v := value(scrape(t, murl), "espresso_sessions"); v != want {
+			t.Fatalf("espresso_sessions %s = %v, want %v", what, v, want)
+		}
+	}
+	wantGauge("at the start", 0)
+	_, priv, _ := ed25519.GenerateKey(nil)
+	first := c.signIn(priv, nil)["token"].(string)
+	second := c.signIn(priv, nil)["token"].(string)
+	wantGauge("after two sign-ins", 2)
+	status, _ := c.do("POST", "/accounts/signout", "", first, nil)
+	c.want("signing out", status, nil, 204, 0)
+	wantGauge("after a sign-out", 1)
+	status, out := c.do("DELETE", "/accounts/sessions", "", second, nil)
+	c.want("signing out everywhere", status, out, 200, 0)
+	wantGauge("after signing out everywhere", 0)
+	noKeysLogged(t, []string{first, second}, n)
+}
