@@ -12,7 +12,7 @@ import (
 // makes seq order commit order even for transactions that record several
 // events.
 // A session event keeps its session in the key columns (see
-// migrations/003_sessions.sql).
+// migrations/004_sessions.sql).
 func (x *executor) AppendEvent(ctx context.Context, e store.Event, at time.Time) (int64, error) {
 	var seq int64
 	var expires *time.Time
