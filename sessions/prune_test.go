@@ -29,9 +29,10 @@ func (p pruneRecorder) PruneSessions(_ context.Context, before time.Time) (int64
 	return 0, nil
 }
 
-// TestRun_PrunesExpiredNoncesAndDeadSessionsOnSchedule moves a fake clock: nothing is
-// pruned before the interval has passed, then nonces that expired by now
-// are, once per interval, and Run returns when its context ends.
+// TestRun_PrunesExpiredNoncesAndDeadSessionsOnSchedule moves a fake clock:
+// nothing is pruned before the interval has passed, then nonces that
+// expired, and sessions that ended or expired, by now are, once per
+// interval, and Run returns when its context ends.
 func TestRun_PrunesExpiredNoncesAndDeadSessionsOnSchedule(t *testing.T) {
 	start := time.Date(2026, 11, 27, 18, 0, 0, 123456789, time.UTC)
 	c := clock.NewFake(start)
