@@ -381,7 +381,7 @@ func TestNoDatabase_OnlyServeMigrateAndAccountCreateCreateOne(t *testing.T) {
 	addr := newWallet(t, wallet.Mainnet)
 	refused := func(t *testing.T, dir string, env map[string]string, where string, args ...string) {
 		t.Helper()
-		for _, cmd := range [][]string{{"key", "rotate"}, {"key", "revoke"}} {
+		for _, cmd := range [][]string{{"key", "rotate"}, {"key", "revoke"}, {"session", "revoke"}, {"account", "delete"}} {
 			r := runBinary(t, dir, env, append(append(cmd, "--wallet", addr), args...)...)
 			if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
 				!strings.HasPrefix(r.stderr, "espresso: no database at "+where) || strings.Contains(r.stderr, "password") {
@@ -397,7 +397,7 @@ func TestNoDatabase_OnlyServeMigrateAndAccountCreateCreateOne(t *testing.T) {
 		refused(t, dir, nil, "sqlite:typo", "--data", "typo")
 		refused(t, dir, map[string]string{"ESPRESSO_DATA": "typo"}, "sqlite:typo")
 		refused(t, dir, nil, "sqlite:./espresso-data") // the default
-		mustBeEmpty(t, dir, "key rotate and revoke without a database")
+		mustBeEmpty(t, dir, "key rotate and revoke, session revoke, account delete without a database")
 
 		empty := filepath.Join(dir, "empty")
 		if err := os.Mkdir(empty, 0o700); err != nil {
