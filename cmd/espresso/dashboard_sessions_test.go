@@ -13,22 +13,6 @@ import (
 	"github.com/espresso-auth/espresso/wallet"
 )
 
-// sessionsSupported asks the server whether it has server-side sessions:
-// GET /accounts/sessions without credentials is 401 where the route exists
-// and the JSON 404 (4040) where it does not.
-func sessionsSupported(t testing.TB, base string) bool {
-	t.Helper()
-	status, body := call(t, "GET", base+"/accounts/sessions", "")
-	switch {
-	case status == 401:
-		return true
-	case status == 404 && strings.Contains(string(body), `"code":4040`):
-		return false
-	}
-	t.Fatalf("GET /accounts/sessions without credentials: %d %s, want 401 or the JSON 404", status, body)
-	return false
-}
-
 // mustRefuseToken fails the test unless the server refuses token with 4010.
 func mustRefuseToken(t testing.TB, c apiCaller, token, what string) {
 	t.Helper()
@@ -57,42 +41,23 @@ func sessionsListed(tb *tab, n int) {
 // server, not only in the page. Called from the main scenario, signed in.
 func signOutEndsTheSession(t *testing.T, tb *tab, base string) {
 	t.Helper()
-	supported := sessionsSupported(t, base)
-	if supported {
-		sessionsListed(tb, 1)
-	} else if !tb.hidden("sessions") {
-		t.Error("a server without sessions, yet the page shows the sessions panel")
-	}
+	sessionsListed(tb, 1)
 	token := tb.token()
 	tb.click("signout")
 	tb.waitFor("the signed-out page", `document.getElementById("account").hidden && !document.getElementById("signin").hidden`)
 	if got := tb.text("status"); got != "Signed out." {
 		t.Errorf("after Sign out the page says %q", got)
 	}
-	if supported {
-		mustRefuseToken(t, apiCaller{t: t, client: apiClient, base: base}, token, "the page's token after Sign out")
-	}
+	mustRefuseToken(t, apiCaller{t: t, client: apiClient, base: base}, token, "the page's token after Sign out")
 }
 
 // signOutEverywhereInTheBrowser: the page lists the account's sessions,
 // made in Go and by the page, marks its own, refreshes the list, backs out
 // of "Sign out everywhere" when cancelled, and when confirmed ends them
-// all: every token is then refused. On a server without sessions, the
-// panel is hidden and the rest of the page works.
+// all: every token is then refused.
 func signOutEverywhereInTheBrowser(t *testing.T, browserCtx context.Context, srv *process) {
 	user := newTestWallet(t, "everywhere", "Everywhere Wallet", wallet.Mainnet)
 	c := apiCaller{t: t, client: apiClient, base: srv.url}
-	if !sessionsSupported(t, srv.url) {
-		tb := openTab(t, browserCtx, srv.url, user)
-		signInInTab(tb, user)
-		tb.waitFor("the operation key's state", `document.getElementById("opkey-state").textContent === "Not set up yet"`)
-		if !tb.hidden("sessions") {
-			t.Error("a server without sessions, yet the page shows the sessions panel")
-		}
-		tb.clean()
-		return
-	}
-
 	before := c.signIn(user.priv, nil)["token"].(string)
 	tb := openTab(t, browserCtx, srv.url, user)
 	signInInTab(tb, user)

@@ -96,7 +96,7 @@ func TestDashboard_InChromium(t *testing.T) {
 		tab.waitFor("no key", `document.getElementById("key-masked").textContent === "No key yet"`)
 		mustRefuse(t, srv.url, key2, "the revoked key")
 
-		// 6. Sign out: where the server has sessions, it ends this one.
+		// 6. Sign out: the server ends the session, and refuses its token.
 		signOutEndsTheSession(t, tab, srv.url)
 		tab.nothingStored()
 		tab.clean()

@@ -134,14 +134,6 @@ export function createSpotAccount(token, encrypted, hash) {
   });
 }
 
-/**
- * unsupported reports whether err says the server has no such route (404
- * 4040): a server older than the feature the page asked about.
- */
-export function unsupported(err) {
-  return err instanceof ServerError && err.status === 404 && err.code === 4040;
-}
-
 /** signOut ends the token's session on the server (204). */
 export function signOut(token) {
   return request("POST", "/accounts/signout", { token });

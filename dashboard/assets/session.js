@@ -31,8 +31,7 @@ export function get() {
  * end signs out: it tells the server to end the session (POST
  * /accounts/signout), then forgets the token whatever the answer. It
  * returns false only when the server may not have ended it: unreachable or
- * failing. A server without server-side sessions (404 4040) has nothing to
- * end, and one that refuses the token (4010) has ended it already.
+ * failing. A server that refuses the token (4010) has ended it already.
  */
 export async function end() {
   const s = current;
@@ -42,7 +41,7 @@ export async function end() {
     await api.signOut(s.token);
     return true;
   } catch (err) {
-    return api.unsupported(err) || (err instanceof api.ServerError && err.code === 4010);
+    return err instanceof api.ServerError && err.code === 4010;
   }
 }
 

@@ -1,8 +1,6 @@
 // Sessions: where the account is signed in. Each sign-in with the wallet
 // is a session on the server, listed here with "this device" marked; "Sign
-// out everywhere" ends them all, this one included. A server without
-// server-side sessions answers the list with 404 4040: the panel stays
-// hidden and sign-out only forgets the token.
+// out everywhere" ends them all, this one included.
 
 import * as api from "./api.js";
 import { timeElement } from "./time.js";
@@ -22,16 +20,9 @@ export function reset() {
   ui.section.hidden = true;
 }
 
-/** load lists the account's sessions, or hides the panel if the server has none. */
+/** load lists the account's live sessions. */
 export async function load(token) {
-  let answer;
-  try {
-    answer = await api.sessions(token);
-  } catch (err) {
-    if (!api.unsupported(err)) throw err;
-    reset();
-    return;
-  }
+  const answer = await api.sessions(token);
   const list = Array.isArray(answer.sessions) ? answer.sessions : [];
   ui.list.replaceChildren(...list.map(item));
   ui.section.hidden = false;
