@@ -26,7 +26,10 @@ export async function rootKeyFromEntropy(entropy) {
   if (!(entropy instanceof Uint8Array) || entropy.length < 16 || entropy.length > 32 || entropy.length % 4 !== 0) {
     throw new Error("the entropy of a recovery phrase is 16 to 32 bytes, a multiple of 4");
   }
-  const empty = await crypto.subtle.importKey("raw", new Uint8Array(0), "PBKDF2", false, ["deriveBits"]);
+  // The empty password, as 128 zero bytes: HMAC pads a shorter key with
+  // zeros to its block size (SHA-512's is 128 bytes), so the two are the
+  // same key, and this one every browser imports (some refuse an empty one).
+  const empty = await crypto.subtle.importKey("raw", new Uint8Array(128), "PBKDF2", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits(
     { name: "PBKDF2", hash: "SHA-512", salt: entropy, iterations: 4096 },
     empty,
