@@ -1,7 +1,8 @@
 // The dashboard: connect a wallet, sign in, see the account's key, generate,
-// rotate or revoke it, and set up the operation key (onboarding.js). Every piece of text is set with textContent, never as
-// HTML, and a new key is held only by the element that shows it, until the
-// user is done with it.
+// rotate or revoke it; the operation key (onboarding.js) and the sessions
+// (sessions.js) have modules of their own. Every piece of text is set with
+// textContent, never as HTML, and a new key is held only by the element
+// that shows it, until the user is done with it.
 
 import * as api from "./api.js";
 import * as cip30 from "./cip30.js";
