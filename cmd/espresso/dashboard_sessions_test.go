@@ -25,7 +25,7 @@ func mustRefuseToken(t testing.TB, c apiCaller, token, what string) {
 func sessionsListed(tb *tab, n int) {
 	tb.t.Helper()
 	tb.waitFor(fmt.Sprintf("%d sessions listed", n), fmt.Sprintf(`!document.getElementById("sessions").hidden && document.querySelectorAll("#sessions-list > li").length === %d`, n))
-	current, err := evalIn[[]string](tb, "the current session", `[...document.querySelectorAll("#sessions-list > li.current")].map((li) => li.textContent)`)
+	current, err := evalIn[[]string](tb, "the current session", `[...document.querySelectorAll("#sessions-list > li.current[aria-current=true]")].map((li) => li.textContent)`)
 	if err != nil {
 		tb.t.Fatal(err)
 	}

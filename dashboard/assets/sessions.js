@@ -43,6 +43,7 @@ function item(s) {
   title.className = "session-title";
   if (s.current === true) {
     li.classList.add("current");
+    li.setAttribute("aria-current", "true");
     const strong = document.createElement("strong");
     strong.textContent = "This device";
     title.append(strong, " (this page)");
