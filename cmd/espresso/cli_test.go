@@ -215,7 +215,7 @@ func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "-1"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "0"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": secret}, "ESPRESSO_JWT_SECRET: must be at least", "serve"},
-		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": strings.Repeat(secret, 2)}, "ESPRESSO_JWT_SECRET: refused, too easy to guess", "serve"},
+		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": strings.Repeat(secret, 2)}, "ESPRESSO_JWT_SECRET: refused: the token secret is too easy to guess", "serve"},
 		{[]string{"serve", "--network", "moon"}, nil, "--network: must be mainnet or testnet", "serve"},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level: must be debug, info, warn or error", "serve"},
 		{[]string{"serve", "--trusted-proxies", "10.0.0.0/8,nonsense"}, nil, `--trusted-proxies: "nonsense" is not a CIDR`, "serve"},

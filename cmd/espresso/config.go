@@ -111,9 +111,7 @@ func (c *config) checkServe(getenv func(string) string) error {
 		case errors.Is(err, sessions.ErrShortSecret):
 			return usagef("ESPRESSO_JWT_SECRET: must be at least %d bytes", sessions.MinSecretLen)
 		case err != nil:
-			return usagef("ESPRESSO_JWT_SECRET: refused, too easy to guess (at least %d characters that are not words, "+
-				"common passwords, runs such as aaa or 123, or a repeated pattern); generate one with `openssl rand -base64 32`",
-				24)
+			return usagef("ESPRESSO_JWT_SECRET: refused: %s", strings.TrimPrefix(err.Error(), "sessions: "))
 		}
 	}
 	return nil
