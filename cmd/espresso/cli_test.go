@@ -90,11 +90,13 @@ func pgTables(t testing.TB, dbURL string) int {
 
 // commandFlags is every command with the flags its help must list.
 var commandFlags = map[string][]string{
-	"serve":          {"addr", "data", "database-url", "jwt-ttl", "log-level", "max-staleness", "network", "public-url", "signin-rate", "trusted-proxies"},
+	"serve":          {"addr", "auth-failure-burst", "auth-failure-delay", "auth-failure-rate", "data", "database-url", "jwt-ttl", "log-level", "max-staleness", "network", "public-url", "session-max-lifetime", "signin-rate", "trusted-proxies"},
 	"migrate":        {"data", "database-url", "network"},
 	"account create": {"data", "database-url", "network", "wallet"},
 	"key rotate":     {"data", "database-url", "network", "wallet"},
 	"key revoke":     {"data", "database-url", "network", "wallet"},
+	"session revoke": {"data", "database-url", "network", "wallet"},
+	"account delete": {"data", "database-url", "network", "wallet"},
 	"wallet new":     {"network", "out"},
 	"wallet sign":    {"key", "message", "message-file"},
 	"version":        nil,
