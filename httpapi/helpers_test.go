@@ -21,6 +21,7 @@ import (
 	"github.com/espresso-auth/espresso/internal/clock"
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/metrics"
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
 	"github.com/espresso-auth/espresso/store"
@@ -96,7 +97,10 @@ func newTestEnvWith(t testing.TB, signInRate int) *testEnv {
 	var wg sync.WaitGroup
 	wg.Go(func() { ks.Run(ctx) })
 	wg.Go(func() { ss.Run(ctx) })
-	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now, Metrics: metrics.New()}
+	// The failure budget is out of the way too: tests that refuse many
+	// credentials from one client would trip it (throttle_test.go sets it).
+	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now, Metrics: metrics.New(),
+		FailureRate: ratelimit.Rate{PerMinute: 100_000, Burst: 100_000}}
 	h := NewServer(d)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config = NewHTTPServer(h, nil)

@@ -101,7 +101,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // RateLimited returns the counter of requests a named limit refused
-// ("signin", "challenge"). Resolve it once, not per request.
+// ("signin", "challenge", "credentials"). Resolve it once, not per request.
 func (m *Metrics) RateLimited(limit string) prometheus.Counter {
 	return m.limited.WithLabelValues(limit)
 }

@@ -27,7 +27,8 @@ func (s *Store) SignInSession(ctx context.Context, wallet, nonce string, expires
 
 // EndSession ends the account's session with hash, if it is live (not
 // ended, not expired), and returns it (EndedAt set) with its SessionEnded
-// event; ended false, and no events, if there was no such live session.
+// event; a zero Session and no events if the account had no such live
+// session (ending it again is no error).
 func (s *Store) EndSession(ctx context.Context, accountID string, hash SessionHash) (sess Session, events []Event, err error) {
 	err = s.write(ctx, "end session", FeedTx, func(ctx context.Context, tx Tx, now time.Time) error {
 		sess, events = Session{}, nil

@@ -90,11 +90,13 @@ func pgTables(t testing.TB, dbURL string) int {
 
 // commandFlags is every command with the flags its help must list.
 var commandFlags = map[string][]string{
-	"serve":          {"addr", "data", "database-url", "jwt-ttl", "log-level", "max-staleness", "network", "public-url", "signin-rate", "trusted-proxies"},
+	"serve":          {"addr", "auth-failure-burst", "auth-failure-delay", "auth-failure-rate", "data", "database-url", "jwt-ttl", "log-level", "max-staleness", "network", "public-url", "session-max-lifetime", "signin-rate", "trusted-proxies"},
 	"migrate":        {"data", "database-url", "network"},
 	"account create": {"data", "database-url", "network", "wallet"},
 	"key rotate":     {"data", "database-url", "network", "wallet"},
 	"key revoke":     {"data", "database-url", "network", "wallet"},
+	"session revoke": {"data", "database-url", "network", "wallet"},
+	"account delete": {"data", "database-url", "network", "wallet"},
 	"wallet new":     {"network", "out"},
 	"wallet sign":    {"key", "message", "message-file"},
 	"version":        nil,
@@ -215,7 +217,7 @@ func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "-1"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "0"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": secret}, "ESPRESSO_JWT_SECRET: must be at least", "serve"},
-		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": strings.Repeat(secret, 2)}, "ESPRESSO_JWT_SECRET: refused, too easy to guess", "serve"},
+		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": strings.Repeat(secret, 2)}, "ESPRESSO_JWT_SECRET: refused: the token secret is too easy to guess", "serve"},
 		{[]string{"serve", "--network", "moon"}, nil, "--network: must be mainnet or testnet", "serve"},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level: must be debug, info, warn or error", "serve"},
 		{[]string{"serve", "--trusted-proxies", "10.0.0.0/8,nonsense"}, nil, `--trusted-proxies: "nonsense" is not a CIDR`, "serve"},

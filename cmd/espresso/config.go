@@ -29,6 +29,9 @@ type config struct {
 	MaxStaleness       time.Duration
 	LogLevel           string
 	SignInRate         int
+	FailureRate        int
+	FailureBurst       int
+	FailureDelay       time.Duration
 	TrustedProxies     string
 	MetricsAddr        string
 }
@@ -50,7 +53,11 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		"lowering it also cuts sessions already started")
 	durationFlag(fs, &c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable\n(a `duration`, e.g. 30s)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
-	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client IP may request a minute")
+	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client (an IPv4 address or\nan IPv6 /64) may request a minute")
+	positiveIntFlag(fs, &c.FailureRate, "auth-failure-rate", 20, "`number` of refused credentials a minute a client may have; past its burst it gets 429")
+	positiveIntFlag(fs, &c.FailureBurst, "auth-failure-burst", 20, "`number` of refused credentials a client may have at once, before --auth-failure-rate applies")
+	fs.DurationVar(&c.FailureDelay, "auth-failure-delay", time.Second, "the longest a 429 for a spent budget is held before it is sent (a `duration`;\n"+
+		"0 sends it at once): a flood then gets one answer per connection per delay")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve Prometheus metrics on (GET /metrics), apart from --addr;\n"+
 		"keep it internal. Empty: no metrics listener")
@@ -111,9 +118,7 @@ func (c *config) checkServe(getenv func(string) string) error {
 		case errors.Is(err, sessions.ErrShortSecret):
 			return usagef("ESPRESSO_JWT_SECRET: must be at least %d bytes", sessions.MinSecretLen)
 		case err != nil:
-			return usagef("ESPRESSO_JWT_SECRET: refused, too easy to guess (at least %d characters that are not words, "+
-				"common passwords, runs such as aaa or 123, or a repeated pattern); generate one with `openssl rand -base64 32`",
-				24)
+			return usagef("ESPRESSO_JWT_SECRET: refused: %s", strings.TrimPrefix(err.Error(), "sessions: "))
 		}
 	}
 	return nil
