@@ -28,6 +28,7 @@ type feed interface {
 type follower struct {
 	feed   feed
 	rep    *replica
+	others Listener // set before Load and Run (Service.Follow); nil: none
 	clock  clock.Clock
 	log    *slog.Logger
 	every  time.Duration // poll interval, the bound when notifications fail silently
@@ -72,6 +73,13 @@ func (f *follower) load(ctx context.Context) error {
 		return err
 	}
 	f.rep.reset(keys, seq)
+	if f.others != nil {
+		// Read after the keys' snapshot, so no older: the feed, read
+		// from seq, replays whatever happened in between.
+		if err := f.others.Reload(ctx); err != nil {
+			return err
+		}
+	}
 	raise(&f.synced, started.UnixMicro())
 	return nil
 }
@@ -206,6 +214,9 @@ func (f *follower) pullLocked(ctx context.Context) error {
 			return f.failed(ctx, err)
 		}
 		f.rep.applyFeed(events)
+		if f.others != nil {
+			f.others.Apply(events)
+		}
 		if len(events) < feedPage {
 			raise(&f.synced, started.UnixMicro())
 			f.recovered()

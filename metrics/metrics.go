@@ -128,6 +128,15 @@ func (m *Metrics) Keys(ks *keys.Service) {
 	m.keysOnce.Do(func() { m.reg.MustRegister(replicaCollector{ks}) })
 }
 
+// Sessions exposes espresso_sessions, the live sessions in this node's
+// memory, read from count at each scrape. Call it once.
+func (m *Metrics) Sessions(count func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "espresso_sessions",
+		Help: "Live sign-in sessions in this node's memory (expired ones linger up to a few seconds).",
+	}, func() float64 { return float64(count()) }))
+}
+
 // Route returns the request counter of one route, by status. Resolve it
 // once per route, when the routes are built: counting is then one atomic
 // add. Asking twice for the same route returns the same counter.
