@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/keys"
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 )
 
@@ -24,6 +27,9 @@ type Principal struct {
 	// Signed is true when the request presented a valid sign-in token: a
 	// recent proof of the wallet, which some changes require (signedIn).
 	Signed bool
+	// token is what the sign-in token said, its session id included; zero
+	// without one. The id is as secret as the token: never logged.
+	token sessions.Claims
 }
 
 // HasKey reports whether the principal presented an API key.
@@ -51,6 +57,10 @@ type authenticator struct {
 	// verifyKey and verifyToken observe how long authenticate took, by the
 	// credential that decided it.
 	verifyKey, verifyToken prometheus.Observer
+	// limits holds the budget of failed credentials, and their log.
+	limits    *ratelimit.Limits
+	trusted   []netip.Prefix
+	throttled prometheus.Counter
 }
 
 // authed lets a request through to h only with valid credentials, and
@@ -59,7 +69,7 @@ type authenticator struct {
 // authentication decided, never the other way round.
 func (a authenticator) authed(h authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.authenticate(r)
+		p, err := a.admit(r)
 		if err != nil {
 			writeError(w, r, a.log, err)
 			return
@@ -82,6 +92,43 @@ func (a authenticator) signedIn(h authedHandler) http.Handler {
 		}
 		h(w, r, p)
 	})
+}
+
+// admit is authenticate behind the client's budget of refused
+// credentials: a client that spent it gets a *ratelimit.Refused instead,
+// before any lookup, whatever it presents; a refused credential spends it.
+// A request that presents no credential guesses nothing, and spends
+// nothing. Refusals are logged in aggregate (ratelimit.Tally), so the
+// request's own log line is dropped.
+func (a authenticator) admit(r *http.Request) (Principal, error) {
+	presented := len(r.Header.Values("X-Api-Key"))+len(r.Header.Values("Authorization")) > 0
+	ip := ratelimit.IP(r, a.trusted)
+	if presented {
+		if err := a.limits.Failures.Check(ip); err != nil {
+			return Principal{}, a.refused(r, ip, err)
+		}
+	}
+	p, err := a.authenticate(r)
+	if errors.Is(err, espresso.ErrUnauthorized) {
+		if presented {
+			if terr := a.limits.Failures.Fail(r.Context(), ip); terr != nil {
+				return Principal{}, a.refused(r, ip, terr)
+			}
+		}
+		a.limits.Log.Failed(ip)
+		logRecord(r).setAggregated()
+	}
+	return p, err
+}
+
+// refused answers a client over its budget of failed credentials, after
+// holding the answer a while (ratelimit.Limits.Hold).
+func (a authenticator) refused(r *http.Request, ip netip.Addr, err error) error {
+	a.throttled.Inc()
+	a.limits.Log.Throttled(ip)
+	logRecord(r).setAggregated()
+	a.limits.Hold(r.Context(), err)
+	return err
 }
 
 // authenticate accepts an API key in X-API-KEY, a session token in
@@ -110,14 +157,17 @@ func (a authenticator) authenticate(r *http.Request) (Principal, error) {
 		p = Principal{AccountID: k.AccountID, Wallet: k.WalletAddress, Key: k}
 	}
 	if len(authz) == 1 {
-		c, err := a.sessions.VerifyToken(bearer(authz[0]))
+		c, err := a.sessions.VerifyToken(r.Context(), bearer(authz[0]))
+		if espresso.KindOf(err) == espresso.Unavailable {
+			return Principal{}, err
+		}
 		if err != nil || (p.AccountID != "" && p.AccountID != c.AccountID) {
 			return Principal{}, espresso.ErrUnauthorized
 		}
 		if !p.HasKey() {
 			p.AccountID, p.Wallet = c.AccountID, c.Wallet
 		}
-		p.Signed = true
+		p.Signed, p.token = true, c
 	}
 	return p, nil
 }

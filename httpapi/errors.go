@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/ratelimit"
 )
 
 // apiError is an answer in the platform's error format. The codes already
@@ -116,6 +117,10 @@ func answerFor(err error) *apiError {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	ae := answerFor(err)
 	logRecord(r).setErr(err)
+	var refused *ratelimit.Refused
+	if errors.As(err, &refused) {
+		w.Header().Set("Retry-After", strconv.FormatInt(refused.RetryAfter(), 10))
+	}
 	switch ae.Status {
 	case http.StatusInternalServerError:
 		log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "err", err)

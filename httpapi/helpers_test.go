@@ -21,6 +21,7 @@ import (
 	"github.com/espresso-auth/espresso/internal/clock"
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/metrics"
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
 	"github.com/espresso-auth/espresso/store"
@@ -83,19 +84,23 @@ func newTestEnvWith(t testing.TB, signInRate int) *testEnv {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	ks := keys.New(st, keys.Options{Env: apikey.Live, Logger: log})
-	if err := ks.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	clock := clock.NewFake(time.Now())
 	ss, err := sessions.New(st, []byte(testSecret), sessions.Options{Network: wallet.Mainnet,
-		PublicURL: "https://api.example.test", TokenTTL: time.Hour, Clock: clock, Logger: log})
+		PublicURL: "https://api.example.test", TokenTTL: time.Hour, Feed: ks, Clock: clock, Logger: log})
 	if err != nil {
+		t.Fatal(err)
+	}
+	ks.Follow(ss)
+	if err := ks.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { ks.Run(ctx) })
 	wg.Go(func() { ss.Run(ctx) })
-	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now, Metrics: metrics.New()}
+	// The failure budget is out of the way too: tests that refuse many
+	// credentials from one client would trip it (throttle_test.go sets it).
+	d := Deps{Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, SignInRate: signInRate, Now: clock.Now, Metrics: metrics.New(),
+		FailureRate: ratelimit.Rate{PerMinute: 100_000, Burst: 100_000}}
 	h := NewServer(d)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config = NewHTTPServer(h, nil)

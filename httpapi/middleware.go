@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
 	"github.com/espresso-auth/espresso/metrics"
+	"github.com/espresso-auth/espresso/ratelimit"
 )
 
 // requestInfo collects what the access log says about a request. Only
@@ -20,6 +22,9 @@ type requestInfo struct {
 	key     string // masked: the key the principal presented
 	newKey  string // masked: the key a rotation issued
 	err     error
+	// aggregated marks a refusal that ratelimit.Tally logs with others of
+	// its client, instead of a line of its own.
+	aggregated bool
 }
 
 type infoKey struct{}
@@ -39,6 +44,12 @@ func (ri *requestInfo) setPrincipal(p Principal) {
 func (ri *requestInfo) setNewKey(masked string) {
 	if ri != nil {
 		ri.newKey = masked
+	}
+}
+
+func (ri *requestInfo) setAggregated() {
+	if ri != nil {
+		ri.aggregated = true
 	}
 }
 
@@ -68,11 +79,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// logRequests writes one JSON line per request and counts it in its
-// route's counter (counts, by pattern; "unmatched" for none). It logs the
-// route pattern, never the path or query: a client may put its key in
-// either.
-func logRequests(log *slog.Logger, counts map[string]*metrics.Route, next http.Handler) http.Handler {
+// logRequests writes one JSON line per request, with the client's IP (as
+// seen after the trusted proxies), and counts it in its route's counter
+// (counts, by pattern; "unmatched" for none). It logs the route pattern,
+// never the path or query: a client may put its key in either. Refusals
+// that ratelimit.Tally logs in aggregate get no line of their own, so that
+// a flood cannot fill the disk.
+func logRequests(log *slog.Logger, trusted []netip.Prefix, counts map[string]*metrics.Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{}
@@ -81,8 +94,12 @@ func logRequests(log *slog.Logger, counts map[string]*metrics.Route, next http.H
 		if c := counts[routeOf(r)]; c != nil {
 			c.Count(ri.status)
 		}
-		attrs := make([]slog.Attr, 0, 8) // room for all: no regrowth per request
+		if ri.aggregated {
+			return
+		}
+		attrs := make([]slog.Attr, 0, 9) // room for all: no regrowth per request
 		attrs = append(attrs,
+			slog.String("client", clientString(ratelimit.IP(r, trusted))),
 			slog.String("method", r.Method),
 			slog.String("route", routeOf(r)),
 			slog.Int("status", ri.status),
@@ -104,6 +121,14 @@ func logRequests(log *slog.Logger, counts map[string]*metrics.Route, next http.H
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
+}
+
+// clientString is ip as the log shows it.
+func clientString(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return "unknown"
+	}
+	return ip.String()
 }
 
 // unmatched is the route of a request no route matched.

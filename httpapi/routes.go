@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/espresso-auth/espresso/dashboard"
+	"github.com/espresso-auth/espresso/ratelimit"
 )
 
 // route is one entry of the server's route table.
@@ -42,9 +43,10 @@ func (rt route) pattern() string {
 func routes(d Deps) []route {
 	d = d.withDefaults()
 	a := authenticator{keys: d.Keys, sessions: d.Sessions, log: d.Logger,
-		verifyKey: d.Metrics.VerifyKey, verifyToken: d.Metrics.VerifyToken}
-	limit := func(h http.Handler, refused prometheus.Counter) http.Handler {
-		return limited(newRateLimiter(d.SignInRate, d.Now), d.TrustedProxies, d.Logger, refused, h)
+		verifyKey: d.Metrics.VerifyKey, verifyToken: d.Metrics.VerifyToken,
+		limits: d.Limits, trusted: d.TrustedProxies, throttled: d.Metrics.RateLimited("credentials")}
+	limit := func(l *ratelimit.Limiter, h http.Handler, refused prometheus.Counter) http.Handler {
+		return limited(l, d.Limits, d.TrustedProxies, d.Logger, refused, h)
 	}
 	challengeLimited, signInLimited := d.Metrics.RateLimited("challenge"), d.Metrics.RateLimited("signin")
 	table := []route{
@@ -62,8 +64,12 @@ func routes(d Deps) []route {
 		{method: "GET", path: "/accounts/api-key", handler: a.authed(handleGetAPIKey(d.Keys, d.Logger))},
 		{method: "DELETE", path: "/accounts/api-key", handler: a.authed(handleRevokeAPIKey(d.Keys, d.Logger))},
 
-		{method: "POST", path: "/accounts/signin/challenge", handler: limit(handleChallenge(d.Sessions, d.Logger), challengeLimited)},
-		{method: "POST", path: "/accounts/signin", handler: limit(handleSignIn(d.Sessions, d.Metrics.SignIn, d.Logger), signInLimited)},
+		{method: "POST", path: "/accounts/signin/challenge", handler: limit(d.Limits.Challenge, handleChallenge(d.Sessions, d.Logger), challengeLimited)},
+		{method: "POST", path: "/accounts/signin", handler: limit(d.Limits.SignIn, handleSignIn(d.Sessions, d.Metrics.SignIn, d.Logger), signInLimited)},
+		// A key has no session to end; it may end them all.
+		{method: "POST", path: "/accounts/signout", handler: a.signedIn(handleSignOut(d.Sessions, d.Logger))},
+		{method: "GET", path: "/accounts/sessions", handler: a.authed(handleListSessions(d.Sessions, d.Logger))},
+		{method: "DELETE", path: "/accounts/sessions", handler: a.authed(handleEndSessions(d.Sessions, d.Logger))},
 
 		// A bot reads its operation key with its API key; changing it
 		// takes a sign-in token (a wallet's proof).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/metrics"
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
 )
@@ -26,9 +27,16 @@ type Deps struct {
 	// Metrics receives the server's measurements; if nil, a registry of its
 	// own that nobody reads.
 	Metrics *metrics.Metrics
-	// SignInRate is how many challenge and sign-in requests a client IP may
-	// make a minute (each has its own budget); default 30.
-	SignInRate int
+	// SignInRate is how many challenge and sign-in requests a client may
+	// make a minute (each has its own budget); default 30. FailureRate is
+	// the budget of failed credentials; default 20 a minute, burst 20.
+	// Both are ignored when Limits is given.
+	SignInRate  int
+	FailureRate ratelimit.Rate
+	// Limits are the budgets; if nil, node-local ones of the rates above,
+	// whose failure log is never written (the caller that wants it makes
+	// Limits and runs it).
+	Limits *ratelimit.Limits
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
 	Now            func() time.Time // default time.Now
@@ -48,7 +56,7 @@ func NewServer(d Deps) http.Handler {
 		}
 		counts[r.pattern()] = d.Metrics.Route(r.pattern())
 	}
-	s.rest = logRequests(d.Logger, counts, recoverPanics(d.Logger, newRouter(table, d.Logger)))
+	s.rest = logRequests(d.Logger, d.TrustedProxies, counts, recoverPanics(d.Logger, newRouter(table, d.Logger)))
 	return s
 }
 
@@ -69,6 +77,10 @@ func (d Deps) withDefaults() Deps {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
+	if d.Limits == nil {
+		d.Limits = ratelimit.New(ratelimit.Config{SignIn: ratelimit.Rate{PerMinute: d.SignInRate, Burst: d.SignInRate},
+			Failures: d.FailureRate, Logger: d.Logger, Now: d.Now})
+	}
 	return d
 }
 
@@ -86,6 +98,14 @@ type server struct {
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TransferEncoding != nil {
+		// RFC 9112 §6.3: after a request with both Transfer-Encoding and
+		// Content-Length, the connection must close, lest a proxy that read
+		// the body by the other header smuggle a request in. net/http drops
+		// Content-Length before a handler sees it, so every chunked request
+		// closes its connection: chunked requests are rare here.
+		w.Header().Set("Connection", "close")
+	}
 	if p := r.URL.Path; s.quiet != nil && strings.HasPrefix(p, s.quietPath) &&
 		(len(p) == len(s.quietPath) || p[len(s.quietPath)] == '/') {
 		r.Pattern = s.quietPath

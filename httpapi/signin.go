@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/store"
 )
@@ -39,13 +40,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// limited answers 429 for a client over its budget.
-func limited(l *rateLimiter, trusted []netip.Prefix, log *slog.Logger, refused prometheus.Counter, next http.Handler) http.Handler {
+// limited answers 429 4290, with Retry-After, for a client over l's
+// budget, after holding the answer a while (ratelimit.Limits.Hold). Its
+// refusals are logged in aggregate (see Tally), not a line each.
+func limited(l *ratelimit.Limiter, lim *ratelimit.Limits, trusted []netip.Prefix, log *slog.Logger, refused prometheus.Counter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !l.allow(clientIP(r, trusted)) {
+		ip := ratelimit.IP(r, trusted)
+		if err := l.Allow(r.Context(), ip); err != nil {
 			refused.Inc()
-			w.Header().Set("Retry-After", "60")
-			writeError(w, r, log, errRateLimited)
+			lim.Log.Throttled(ip)
+			logRecord(r).setAggregated()
+			lim.Hold(r.Context(), err)
+			writeError(w, r, log, err)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -36,7 +36,7 @@ var (
 // writes no access log line (see server); metrics count its answers.
 func handleVerify(a authenticator, counts *metrics.Route, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.authenticate(r)
+		p, err := a.admit(r)
 		if err != nil {
 			counts.Count(answerFor(err).Status)
 			writeError(w, r, log, err)

@@ -39,6 +39,7 @@ type marker interface {
 type follower struct {
 	feed   feed
 	rep    *replica
+	others Listener // set before Load and Run (Service.Follow); nil: none
 	clock  clock.Clock
 	log    *slog.Logger
 	every  time.Duration // poll interval, the bound when notifications fail silently
@@ -96,6 +97,14 @@ func (f *follower) begin(ctx context.Context, fresh bool) error {
 	head, err := f.feed.FeedHead(ctx)
 	if err != nil {
 		return err
+	}
+	if f.others != nil {
+		// Read after the feed's head, so no older: the feed, read from
+		// the replica's position (the head, or before it), replays
+		// whatever happened in between.
+		if err := f.others.Reload(ctx); err != nil {
+			return err
+		}
 	}
 	if head < f.rep.position() {
 		f.log.Warn("the key feed is behind this node's replica (was the database restored?): reloading from scratch",
@@ -256,6 +265,9 @@ func (f *follower) pullLocked(ctx context.Context) error {
 			return f.failed(ctx, err)
 		}
 		f.rep.applyFeed(events)
+		if f.others != nil {
+			f.others.Apply(events)
+		}
 		if len(events) == feedPage {
 			continue
 		}

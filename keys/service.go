@@ -130,6 +130,34 @@ func New(st Store, opts Options) *Service {
 		feed: newFollower(st, rep, opts.Clock, opts.Logger, opts.PollInterval, opts.LoadPage)}
 }
 
+// Listener is told of the feed's events by the follower that keeps the
+// key replica, so that one reader of the feed serves both: sessions
+// (package sessions) follow it this way.
+type Listener interface {
+	// Apply is given every page of events read from the feed, in order,
+	// after the replica has applied it; it ignores key events.
+	Apply(events []store.Event)
+	// Reload replaces the listener's state from storage. It is called
+	// when a load of the keys starts, after the feed's head is read and
+	// before the feed is read from the replica's position (the head or
+	// before it), and its error fails the load.
+	Reload(ctx context.Context) error
+}
+
+// Follow makes the follower hand l every event it reads and have l reload
+// with every load. Call it once, before Load and Run.
+func (s *Service) Follow(l Listener) { s.feed.others = l }
+
+// CatchUp returns once every event committed before the call has been
+// applied (to the replica and to the Listener), or with the error that
+// prevented it: for a Listener that finds something unknown, as Verify does
+// for an unknown key.
+func (s *Service) CatchUp(ctx context.Context) error { return s.feed.catchUp(ctx) }
+
+// Fresh returns ErrStale while the replica (and what the Listener was
+// given) cannot be trusted: see Options.MaxStaleness.
+func (s *Service) Fresh() error { return s.fresh() }
+
 // Load starts loading the replica: one read of the key feed's head, after
 // which Verify answers at once, from the replica for the keys loaded so far
 // and with one indexed read of storage for the others, while Run reads the

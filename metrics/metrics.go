@@ -101,7 +101,7 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // RateLimited returns the counter of requests a named limit refused
-// ("signin", "challenge"). Resolve it once, not per request.
+// ("signin", "challenge", "credentials"). Resolve it once, not per request.
 func (m *Metrics) RateLimited(limit string) prometheus.Counter {
 	return m.limited.WithLabelValues(limit)
 }
@@ -126,6 +126,15 @@ func (m *Metrics) ObserveDB(op string, took time.Duration, err error) {
 // Call it once; later calls do nothing.
 func (m *Metrics) Keys(ks *keys.Service) {
 	m.keysOnce.Do(func() { m.reg.MustRegister(replicaCollector{ks}) })
+}
+
+// Sessions exposes espresso_sessions, the live sessions in this node's
+// memory, read from count at each scrape. Call it once.
+func (m *Metrics) Sessions(count func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "espresso_sessions",
+		Help: "Live sign-in sessions in this node's memory (expired ones linger up to a few seconds).",
+	}, func() float64 { return float64(count()) }))
 }
 
 // Route returns the request counter of one route, by status. Resolve it

@@ -126,6 +126,12 @@ type Reader interface {
 	Setting(ctx context.Context, name string) (value []byte, found bool, err error)
 	// SpotAccount returns the account's spot account.
 	SpotAccount(ctx context.Context, accountID string) (a SpotAccount, found bool, err error)
+	// LiveSessions returns every session that is not ended and expires
+	// after now.
+	LiveSessions(ctx context.Context, now time.Time) ([]Session, error)
+	// AccountSessions returns the account's sessions that are not ended
+	// and expire after now, newest (CreatedAt) first.
+	AccountSessions(ctx context.Context, accountID string, now time.Time) ([]Session, error)
 	// AppliedMigrations returns the versions recorded as applied, none when
 	// the database has no migrations table; it creates nothing.
 	AppliedMigrations(ctx context.Context) ([]int64, error)
@@ -178,6 +184,26 @@ type Tx interface {
 	// SetEncryptedOperationKey replaces the blob of the account's spot
 	// account, and sets its UpdatedAt to at, if it has one.
 	SetEncryptedOperationKey(ctx context.Context, accountID, encrypted string, at time.Time) (updated bool, err error)
+	// InsertSession stores s (not ended, never used); its account must
+	// exist and its hash must be new.
+	InsertSession(ctx context.Context, s Session) error
+	// EndSession sets EndedAt to at on the account's session with hash, if
+	// it is not ended and expires after at, and returns it as ended.
+	EndSession(ctx context.Context, accountID string, hash SessionHash, at time.Time) (s Session, ended bool, err error)
+	// EndAccountSessions does what EndSession does to every session of the
+	// account that is live at at, and returns them as ended.
+	EndAccountSessions(ctx context.Context, accountID string, at time.Time) ([]Session, error)
+	// RecordSessionUse raises each live session's last use to its
+	// SessionUse's time, never lowering it, in the order given; unknown and
+	// ended sessions are skipped.
+	RecordSessionUse(ctx context.Context, uses []SessionUse) error
+	// DeleteSessionsBefore deletes the sessions that expired or ended
+	// before t and returns how many it deleted.
+	DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error)
+	// DeleteAccount deletes the account and every row that refers to it:
+	// its keys (live or not), sessions and spot account. It reports
+	// whether the account existed.
+	DeleteAccount(ctx context.Context, accountID string) (deleted bool, err error)
 	// ApplyMigration runs m's SQL and records m as applied at the given
 	// time, creating the table that records migrations if it does not
 	// exist. Only in a SchemaTx.

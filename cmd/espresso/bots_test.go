@@ -256,6 +256,10 @@ func TestOpenAPI_EveryRouteIsExercisedAndMatchesTheDocument(t *testing.T) {
 		{"a gateway's check of the key", "GET", "/auth/verify", key, "", nil, 200, 0},
 		{"a gateway's check of the token", "POST", "/auth/verify", "", token, nil, 200, 0},
 		{"a gateway's check without a credential", "GET", "/auth/verify", "", "", nil, 401, 4010},
+		{"the sessions with the token", "GET", "/accounts/sessions", "", token, nil, 200, 0},
+		{"a key-only sign-out", "POST", "/accounts/signout", key, "", nil, 403, 4031},
+		{"signing out everywhere with the key", "DELETE", "/accounts/sessions", key, "", nil, 200, 0},
+		{"a token after signing out everywhere", "GET", "/accounts/sessions", "", token, nil, 401, 4010},
 		{"the key's revocation", "DELETE", "/accounts/api-key", key, "", nil, 200, 0},
 		{"a malformed challenge", "POST", "/accounts/signin/challenge", "", "", map[string]any{"wallet_address": "nope"}, 400, 4000},
 		{"a failed proof", "POST", "/accounts/signin", "", "", map[string]any{"wallet_address": "addr1", "nonce": "n", "signature": "s", "key": "k"}, 401, 4010},
@@ -267,9 +271,12 @@ func TestOpenAPI_EveryRouteIsExercisedAndMatchesTheDocument(t *testing.T) {
 	}
 	// A later sign-in carrying an operation key: the account has one, so
 	// it is ignored.
-	if again := c.signIn(priv, create); again["is_onboarding_ready"] != true {
+	again := c.signIn(priv, create)
+	if again["is_onboarding_ready"] != true {
 		t.Errorf("a later onboarding sign-in: %v", again)
 	}
+	status, out := c.do("POST", "/accounts/signout", "", again["token"].(string), nil)
+	c.want("signing out", status, out, 204, 0)
 	status, raw := c.raw("GET", "/accounts/nope", "", "", nil)
 	if status != 404 {
 		t.Errorf("an unknown path: %d %s", status, raw)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -65,6 +66,20 @@ func openStore(ctx context.Context, c *config, create bool, observe func(string,
 		return nil, nil, fmt.Errorf("the database holds %s accounts; refusing to use it for %s", got, c.Network)
 	}
 	return st, applied, nil
+}
+
+// tightenData makes the embedded database's directory and files private
+// before it is opened, and logs what it changed: an operator must learn
+// that the modes were loose. (Opening it does the same silently; a
+// directory that cannot be made private is refused there.)
+func tightenData(c *config, log *slog.Logger) {
+	if c.DatabaseURL != "" {
+		return
+	}
+	changed, _ := sqlite.Tighten(c.Data)
+	for _, ch := range changed {
+		log.Warn("made the data directory private", "changed", ch)
+	}
 }
 
 // noDatabaseError is what a command that may not create a database says

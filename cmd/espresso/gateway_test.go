@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,7 +23,7 @@ func TestGateway_Nginx(t *testing.T) {
 	t.Parallel()
 	nginx := lookTool(t, "nginx")
 	dbURL := pgtest.URL(t)
-	nodes := pgNodes(t, dbURL, 2)
+	nodes := pgNodes(t, dbURL, 2, gatewayThrottleFlags...)
 	up := startUpstream(t)
 	dir := t.TempDir()
 	port := loopbackPort(t)
@@ -60,6 +62,8 @@ http {
 	cmd := exec.Command(nginx, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", "stderr", "-g", "daemon off;")
 	g := startGateway(t, "http://127.0.0.1:"+port, cmd)
 	gatewayScenario(t, g.url, dbURL, nodes[0], nodes[1], up)
+	// nginx asks a refused check twice (auth_request, then the body).
+	gatewayThrottle(t, g.url, dbURL, up, 2)
 }
 
 // TestGateway_Caddy does the same with Caddy (Debian's package) and the
@@ -68,7 +72,7 @@ func TestGateway_Caddy(t *testing.T) {
 	t.Parallel()
 	caddy := lookTool(t, "caddy")
 	dbURL := pgtest.URL(t)
-	nodes := pgNodes(t, dbURL, 2)
+	nodes := pgNodes(t, dbURL, 2, gatewayThrottleFlags...)
 	up := startUpstream(t)
 	dir := t.TempDir()
 	port := loopbackPort(t)
@@ -86,6 +90,63 @@ func TestGateway_Caddy(t *testing.T) {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "XDG_DATA_HOME=" + dir}
 	g := startGateway(t, "http://127.0.0.1:"+port, cmd)
 	gatewayScenario(t, g.url, dbURL, nodes[0], nodes[1], up)
+	gatewayThrottle(t, g.url, dbURL, up, 1)
+}
+
+// gatewayThrottleFlags make the gateway (127.0.0.1) a trusted proxy, and
+// give clients a budget of 40 refused credentials: room for the scenario's
+// few refusals (from 127.0.0.1), and a flood's limit.
+var gatewayThrottleFlags = []string{"--trusted-proxies", "127.0.0.1/32", "--auth-failure-rate", "1", "--auth-failure-burst", "40"}
+
+// gatewayThrottle floods unknown keys through the gateway from 127.0.0.2:
+// espresso tells that client apart through the gateway's X-Forwarded-For,
+// answers the burst's refusals with 401 (the gateway asks each refusal
+// `asks` times, and each counts) and then 429 with Retry-After, which reach the client as
+// they came and nothing upstream, while a valid key from 127.0.0.3 still
+// passes.
+func gatewayThrottle(t *testing.T, gateway, dbURL string, up *upstream, asks int) {
+	from := func(ip string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+		return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	flooder := from("127.0.0.2")
+	before := up.reached.Load()
+	refused, throttled := 0, 0
+	for range 100 {
+		req, _ := http.NewRequest("GET", gateway+"/orders", nil)
+		req.Header.Set("X-API-KEY", unknownKey(t))
+		resp, err := flooder.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 401:
+			refused++
+		case resp.StatusCode == 429 && resp.Header.Get("Retry-After") != "" && bytes.Contains(body, []byte(`"code":4290`)):
+			throttled++
+		default:
+			t.Fatalf("a flooded request through the gateway: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+	}
+	if want := 40 / asks; refused != want || throttled != 100-want {
+		t.Errorf("100 unknown keys through the gateway: %d × 401, %d × 429; want %d and %d", refused, throttled, want, 100-want)
+	}
+	if n := up.reached.Load() - before; n != 0 {
+		t.Errorf("the flood reached the upstream %d times", n)
+	}
+	acct := newPGAccount(t, dbURL)
+	req, _ := http.NewRequest("GET", gateway+"/orders", nil)
+	req.Header.Set("X-API-KEY", acct.APIKey)
+	resp, err := from("127.0.0.3").Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("another client's valid key through the gateway during the flood: %d", resp.StatusCode)
+	}
 }
 
 // gatewayScenario proves, through a gateway whose espresso is node a (node

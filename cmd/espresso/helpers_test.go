@@ -40,6 +40,11 @@ type node struct {
 	stop func() error // stops the server as SIGTERM would and returns run's error
 }
 
+// roomyFailureBudget goes before the test's own flags (a later flag wins):
+// every test client is 127.0.0.1, and many tests refuse more credentials
+// than the default budget allows. The throttling tests set their own.
+var roomyFailureBudget = []string{"--auth-failure-rate", "1000000", "--auth-failure-burst", "1000000", "--auth-failure-delay", "0s"}
+
 // serveNode calls run("serve", args...) on a free port and waits until
 // /healthz answers. The server is stopped at the end of the test, and the
 // end of its log shown if the test failed.
@@ -49,7 +54,7 @@ func serveNode(t testing.TB, env map[string]string, args ...string) *node {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &scanLog{}
 	done := make(chan error, 1)
-	argv := append([]string{"espresso", "serve", "--addr", addr}, args...)
+	argv := append(append([]string{"espresso", "serve", "--addr", addr}, roomyFailureBudget...), args...)
 	go func() { done <- run(ctx, argv, getenvFrom(env), strings.NewReader(""), io.Discard, logs) }()
 	var once sync.Once
 	var runErr error
@@ -213,7 +218,7 @@ type process struct {
 func startProcess(t testing.TB, addr string, args ...string) *process {
 	t.Helper()
 	p := &process{url: "http://" + addr, logs: &scanLog{}, done: make(chan error, 1), exited: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), append([]string{"serve", "--addr", addr}, args...)...)
+	p.cmd = exec.Command(binary(t), append(append([]string{"serve", "--addr", addr}, roomyFailureBudget...), args...)...)
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}

@@ -14,8 +14,10 @@ import (
 	"github.com/espresso-auth/espresso/httpapi"
 	"github.com/espresso-auth/espresso/keys"
 	"github.com/espresso-auth/espresso/metrics"
+	"github.com/espresso-auth/espresso/ratelimit"
 	"github.com/espresso-auth/espresso/sessions"
 	"github.com/espresso-auth/espresso/spot"
+	"github.com/espresso-auth/espresso/store"
 )
 
 // serve runs the server until ctx ends (SIGINT/SIGTERM), then stops
@@ -65,6 +67,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	log := slog.New(handler)
 
 	m := metrics.New()
+	tightenData(&c, log)
 	st, applied, err := openStore(ctx, &c, true, m.ObserveDB)
 	if err != nil {
 		return err
@@ -74,27 +77,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 		log.Info("database migrated", "applied", applied)
 	}
 	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c)})
-	if err := ks.Load(ctx); err != nil {
-		return fmt.Errorf("loading keys: %w", err)
-	}
-	m.Keys(ks)
-
 	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
 		return err
 	}
-	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL, Logger: log})
+	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL,
+		MaxLifetime: c.SessionMaxLifetime, Feed: ks, Logger: log})
 	switch {
 	case errors.Is(err, sessions.ErrPublicURL):
 		return fmt.Errorf("%w: --public-url: %v", errUsage, err)
 	case err != nil:
 		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
 	}
+	// One reader of the feed for keys and sessions: the key follower
+	// hands every session event to ss.
+	ks.Follow(ss)
+	if err := ks.Load(ctx); err != nil {
+		return fmt.Errorf("loading keys and sessions: %w", err)
+	}
+	m.Keys(ks)
+	m.Sessions(ss.LiveCount)
 
+	limits := ratelimit.New(ratelimit.Config{
+		SignIn:   ratelimit.Rate{PerMinute: c.SignInRate, Burst: c.SignInRate},
+		Failures: ratelimit.Rate{PerMinute: c.FailureRate, Burst: c.FailureBurst},
+		Shared:   sharedLimits(st), Logger: log, Delay: c.FailureDelay,
+	})
 	errorLog := slog.NewLogLogger(handler, slog.LevelWarn)
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(httpapi.Deps{
 		Keys: ks, Sessions: ss, Spot: spot.New(st), Logger: log, Metrics: m,
-		SignInRate: c.SignInRate, TrustedProxies: trusted,
+		Limits: limits, TrustedProxies: trusted,
 	}), errorLog)
 	servers := []*http.Server{srv}
 
@@ -102,6 +114,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	var wg sync.WaitGroup
 	wg.Go(func() { ks.Run(bg) })
 	wg.Go(func() { ss.Run(bg) })
+	wg.Go(func() { limits.Run(bg) })
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	if metricsLn != nil {
@@ -132,6 +145,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 		err = nil
 	}
 	return err
+}
+
+// sharedLimits is the store, when it keeps rate limits for every node
+// sharing it (PostgreSQL); nil otherwise.
+func sharedLimits(st *store.Store) ratelimit.Shared {
+	if st.SharesLimits() {
+		return st
+	}
+	return nil
 }
 
 // metricsHandler serves GET /metrics on the metrics listener, and 404 for

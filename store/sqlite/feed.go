@@ -11,13 +11,21 @@ import (
 // AppendEvent inserts the event; the seq is the table's AUTOINCREMENT rowid,
 // allocated while the transaction holds the database's write lock, which is
 // what makes seq order commit order.
+// A session event keeps its session in the key columns (see
+// migrations/003_sessions.sql).
 func (x executor) AppendEvent(ctx context.Context, e store.Event, at time.Time) (int64, error) {
 	var seq int64
+	var expires sql.NullInt64
+	account, hash, created, ended := e.Key.AccountID, e.Key.Hash[:], e.Key.CreatedAt, e.Key.RevokedAt
+	if e.Kind.IsSession() {
+		account, hash, created, ended = e.Session.AccountID, e.Session.Hash[:], e.Session.CreatedAt, e.Session.EndedAt
+		expires = nullMicros(e.Session.ExpiresAt)
+	}
 	err := x.tx.QueryRowContext(ctx, `INSERT INTO key_events
-		(kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		int64(e.Kind), e.Key.AccountID, e.Key.Hash[:], e.Key.Masked, toMicros(e.Key.CreatedAt),
-		nullMicros(e.Key.RevokedAt), toMicros(at)).Scan(&seq)
+		(kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		int64(e.Kind), account, hash, e.Key.Masked, toMicros(created),
+		nullMicros(ended), toMicros(at), expires).Scan(&seq)
 	return seq, err
 }
 
@@ -56,7 +64,7 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 		return 0, nil, err
 	}
 	rows, err := x.tx.QueryContext(ctx, `SELECT e.seq, e.kind, e.account_id, e.key_hash, e.masked, e.key_created_at,
-			e.revoked_at, coalesce(a.wallet_address, '')
+			e.revoked_at, coalesce(a.wallet_address, ''), e.expires_at
 		FROM key_events e LEFT JOIN accounts a ON a.id = e.account_id
 		WHERE e.seq > ? ORDER BY e.seq LIMIT ?`, after, limit)
 	if err != nil {
@@ -70,10 +78,22 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 			hash    []byte
 			created int64
 			revoked sql.NullInt64
+			expires sql.NullInt64
 		)
 		if err := rows.Scan(&ev.Seq, &ev.Kind, &ev.Key.AccountID, &hash, &ev.Key.Masked, &created, &revoked,
-			&ev.Key.WalletAddress); err != nil {
+			&ev.Key.WalletAddress, &expires); err != nil {
 			return 0, nil, err
+		}
+		if ev.Kind.IsSession() {
+			if err := copySessionHash(&ev.Session.Hash, hash); err != nil {
+				return 0, nil, err
+			}
+			ev.Session.AccountID, ev.Key = ev.Key.AccountID, store.Key{}
+			ev.Session.CreatedAt = fromMicros(created)
+			ev.Session.ExpiresAt = fromNullMicros(expires)
+			ev.Session.EndedAt = fromNullMicros(revoked)
+			events = append(events, ev)
+			continue
 		}
 		if err := copyHash(&ev.Key.Hash, hash); err != nil {
 			return 0, nil, err

@@ -70,13 +70,18 @@ var _ store.Driver = (*driver)(nil)
 
 // Open opens, creating them if needed, the data directory dir (mode 0700)
 // and the database file FileName in it (mode 0600; SQLite gives its -wal and
-// -shm files the same mode), and returns a Store on it. It does not
+// -shm files the same mode), and returns a Store on it. An existing
+// directory and its files are made as private first, or refused if another
+// user owns them (see Tighten). It does not
 // migrate: call Migrate before anything else on a new database. Open fails
 // with espresso.Unavailable if the database stays locked longer than the
 // busy timeout, and espresso.Internal for anything else.
 func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 	if dir == "" {
 		return nil, espresso.E(espresso.Invalid, "sqlite: open: no data directory given")
+	}
+	if _, err := Tighten(dir); err != nil {
+		return nil, err
 	}
 	var err error
 	if err = os.MkdirAll(dir, 0o700); err != nil {

@@ -73,6 +73,8 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Ping", h.testPing)
 	t.Run("Watch", h.testWatch)
 	t.Run("Errors", h.testErrors)
+	t.Run("Sessions", h.testSessions)
+	t.Run("DeleteAccount", h.testDeleteAccount)
 }
 
 // Clock is a settable clock for tests; safe for concurrent use.
