@@ -15,13 +15,13 @@ import (
 
 // BenchmarkReplicaHeapPerKey reports the Go heap a replica holds per live
 // key (the custom metric heap-B/key; table-B/key is what Stats.Bytes
-// estimates), for 200,000 keys loaded in pages as a server loads them,
+// estimates), for 1,000,000 keys loaded in pages as a server loads them,
 // with the strings the stores return: a UUID account id, a masked key and
 // a wallet address, enterprise (58 characters, 29 bytes raw) or base (103
 // characters, 57 bytes). Each page is dropped once added, as a server
 // drops it, so what remains is the replica's own.
 func BenchmarkReplicaHeapPerKey(b *testing.B) {
-	const n, page = 200_000, 10_000
+	const n, page = 1_000_000, 10_000
 	for _, kind := range []string{"enterprise", "base"} {
 		b.Run("wallet="+kind, func(b *testing.B) {
 			for b.Loop() {
