@@ -170,9 +170,9 @@ func (f *follower) run(ctx context.Context) {
 	if w, ok := f.feed.(watcher); ok {
 		wg.Go(func() {
 			// The first "missed" only means the watcher has started: the
-			// replica is (or is being) loaded from a snapshot that is no
+			// replica is (or is being) loaded from a feed head that is no
 			// older, and a pull brings it up to date. Later ones follow a
-			// lost connection: revalidate from a snapshot.
+			// lost connection: reload, the replica serving meanwhile.
 			started := false
 			w.Watch(ctx, func(missed bool) {
 				f.heard.Add(1)
@@ -183,7 +183,7 @@ func (f *follower) run(ctx context.Context) {
 	}
 	tick := f.clock.NewTicker(f.every)
 	defer tick.Stop()
-	f.poke(false) // the first pull loads the snapshot if Load has not
+	f.poke(false) // the first pull starts the load if Load has not
 	for {
 		select {
 		case <-ctx.Done():
