@@ -196,6 +196,11 @@ func (d *driver) FeedMark(ctx context.Context, sync bool) (uint64, bool) {
 		d.interrupt()
 	}
 	d.syncMu.Unlock()
+	if !d.listening.Load() {
+		// The connection ended after the first look, perhaps after its
+		// syncs were answered: nobody may answer this one soon.
+		return 0, false
+	}
 	t := time.NewTimer(d.timeout)
 	defer t.Stop()
 	select {
