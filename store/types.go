@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
@@ -124,4 +125,15 @@ type NewSession struct {
 type SessionUse struct {
 	Hash SessionHash
 	At   time.Time
+}
+
+// CopyHash copies a hash read from a database column into h, refusing a
+// stored value of the wrong length: drivers read key and session hashes
+// alike.
+func CopyHash[H ~[32]byte](h *H, stored []byte) error {
+	if len(stored) != len(*h) {
+		return fmt.Errorf("a stored hash is %d bytes long, not %d", len(stored), len(*h))
+	}
+	copy((*h)[:], stored)
+	return nil
 }

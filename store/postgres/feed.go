@@ -58,7 +58,7 @@ func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 		if accountID == nil { // no live key at all
 			continue
 		}
-		if err := copyHash(&k.Hash, hash); err != nil {
+		if err := store.CopyHash(&k.Hash, hash); err != nil {
 			return nil, 0, err
 		}
 		k.AccountID, k.Masked, k.WalletAddress = *accountID, *masked, *wallet
@@ -106,7 +106,7 @@ func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, [
 		}
 		ev := store.Event{Seq: *seq, Kind: store.EventKind(*kind)}
 		if ev.Kind.IsSession() {
-			if err := copySessionHash(&ev.Session.Hash, hash); err != nil {
+			if err := store.CopyHash(&ev.Session.Hash, hash); err != nil {
 				return 0, nil, err
 			}
 			ev.Session.AccountID = *accountID
@@ -116,7 +116,7 @@ func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, [
 			events = append(events, ev)
 			continue
 		}
-		if err := copyHash(&ev.Key.Hash, hash); err != nil {
+		if err := store.CopyHash(&ev.Key.Hash, hash); err != nil {
 			return 0, nil, err
 		}
 		ev.Key.AccountID, ev.Key.Masked, ev.Key.WalletAddress = *accountID, *masked, wallet
@@ -172,7 +172,7 @@ func (x *executor) LiveKeysAfter(ctx context.Context, afterAccount string, limit
 		if err := rows.Scan(&k.AccountID, &hash, &k.Masked, &k.CreatedAt, &lastUsed, &k.WalletAddress); err != nil {
 			return nil, err
 		}
-		if err := copyHash(&k.Hash, hash); err != nil {
+		if err := store.CopyHash(&k.Hash, hash); err != nil {
 			return nil, err
 		}
 		k.CreatedAt = k.CreatedAt.UTC()

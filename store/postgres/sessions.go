@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/espresso-auth/espresso/store"
@@ -97,7 +96,7 @@ func (x *executor) sessions(ctx context.Context, query string, args ...any) ([]s
 		if err := rows.Scan(&hash, &s.AccountID, &s.CreatedAt, &s.ExpiresAt, &lastUsed, &endedAt); err != nil {
 			return nil, err
 		}
-		if err := copySessionHash(&s.Hash, hash); err != nil {
+		if err := store.CopyHash(&s.Hash, hash); err != nil {
 			return nil, err
 		}
 		s.CreatedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC()
@@ -105,13 +104,4 @@ func (x *executor) sessions(ctx context.Context, query string, args ...any) ([]s
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-// copySessionHash copies a stored session hash into h.
-func copySessionHash(h *store.SessionHash, stored []byte) error {
-	if len(stored) != len(h) {
-		return fmt.Errorf("a stored session hash is %d bytes long, not %d", len(stored), len(h))
-	}
-	copy(h[:], stored)
-	return nil
 }

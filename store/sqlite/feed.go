@@ -85,7 +85,7 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 			return 0, nil, err
 		}
 		if ev.Kind.IsSession() {
-			if err := copySessionHash(&ev.Session.Hash, hash); err != nil {
+			if err := store.CopyHash(&ev.Session.Hash, hash); err != nil {
 				return 0, nil, err
 			}
 			ev.Session.AccountID, ev.Key = ev.Key.AccountID, store.Key{}
@@ -95,7 +95,7 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 			events = append(events, ev)
 			continue
 		}
-		if err := copyHash(&ev.Key.Hash, hash); err != nil {
+		if err := store.CopyHash(&ev.Key.Hash, hash); err != nil {
 			return 0, nil, err
 		}
 		ev.Key.CreatedAt = fromMicros(created)

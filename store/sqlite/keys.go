@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
@@ -72,22 +71,13 @@ func scanKey(row interface{ Scan(...any) error }) (store.Key, error) {
 	if err := row.Scan(&k.AccountID, &hash, &k.Masked, &created, &lastUsed, &revoked, &k.WalletAddress); err != nil {
 		return store.Key{}, err
 	}
-	if err := copyHash(&k.Hash, hash); err != nil {
+	if err := store.CopyHash(&k.Hash, hash); err != nil {
 		return store.Key{}, err
 	}
 	k.CreatedAt = fromMicros(created)
 	k.LastUsedAt = fromNullMicros(lastUsed)
 	k.RevokedAt = fromNullMicros(revoked)
 	return k, nil
-}
-
-// copyHash copies a stored hash into h.
-func copyHash(h *apikey.Hash, stored []byte) error {
-	if len(stored) != len(h) {
-		return fmt.Errorf("a stored key hash is %d bytes long, not %d", len(stored), len(h))
-	}
-	copy(h[:], stored)
-	return nil
 }
 
 func (x executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/espresso-auth/espresso/store"
@@ -94,7 +93,7 @@ func (x executor) sessions(ctx context.Context, query string, args ...any) ([]st
 		if err := rows.Scan(&hash, &s.AccountID, &created, &expires, &lastUsed, &endedAt); err != nil {
 			return nil, err
 		}
-		if err := copySessionHash(&s.Hash, hash); err != nil {
+		if err := store.CopyHash(&s.Hash, hash); err != nil {
 			return nil, err
 		}
 		s.CreatedAt, s.ExpiresAt = fromMicros(created), fromMicros(expires)
@@ -102,13 +101,4 @@ func (x executor) sessions(ctx context.Context, query string, args ...any) ([]st
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-// copySessionHash copies a stored session hash into h.
-func copySessionHash(h *store.SessionHash, stored []byte) error {
-	if len(stored) != len(h) {
-		return fmt.Errorf("a stored session hash is %d bytes long, not %d", len(stored), len(h))
-	}
-	copy(h[:], stored)
-	return nil
 }
