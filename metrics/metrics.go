@@ -205,6 +205,10 @@ var (
 		"Seconds since the replica was last known to match the database (keys are refused with 503 past --max-staleness).", nil, nil)
 	feedNotificationsDesc = prometheus.NewDesc("espresso_feed_notifications_total",
 		"Change notifications received from the database (PostgreSQL LISTEN; always 0 on SQLite, which is polled).", nil, nil)
+	replicaBytesDesc = prometheus.NewDesc("espresso_replica_bytes",
+		"Memory held by this node's key replica (its tables; about 100 bytes per live key).", nil, nil)
+	replicaLoadedDesc = prometheus.NewDesc("espresso_replica_loaded",
+		"1 once the replica holds every live key; 0 while it loads (keys not loaded yet are looked up in the database).", nil, nil)
 )
 
 func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -212,6 +216,8 @@ func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- feedPositionDesc
 	ch <- feedStalenessDesc
 	ch <- feedNotificationsDesc
+	ch <- replicaBytesDesc
+	ch <- replicaLoadedDesc
 }
 
 func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
@@ -220,4 +226,10 @@ func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(feedPositionDesc, prometheus.GaugeValue, float64(s.Seq))
 	ch <- prometheus.MustNewConstMetric(feedStalenessDesc, prometheus.GaugeValue, max(0, time.Since(s.LastSync).Seconds()))
 	ch <- prometheus.MustNewConstMetric(feedNotificationsDesc, prometheus.CounterValue, float64(s.Notifications))
+	ch <- prometheus.MustNewConstMetric(replicaBytesDesc, prometheus.GaugeValue, float64(s.Bytes))
+	loaded := 0.0
+	if s.Loaded {
+		loaded = 1
+	}
+	ch <- prometheus.MustNewConstMetric(replicaLoadedDesc, prometheus.GaugeValue, loaded)
 }

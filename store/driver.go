@@ -58,6 +58,13 @@ type Watcher interface {
 	Watch(ctx context.Context, notify func(missed bool))
 }
 
+// Marker is implemented by drivers that can tell cheaply, without reading
+// the feed, whether anything may have been committed since an earlier
+// moment; see Store.FeedMark, which has the same contract.
+type Marker interface {
+	FeedMark(ctx context.Context, sync bool) (mark uint64, ok bool)
+}
+
 // TxKind says what a write transaction does, and so which lock the driver
 // takes before the transaction's first statement.
 type TxKind uint8
@@ -93,6 +100,19 @@ type Reader interface {
 	// event ever recorded (pruned or not, 0 if none), as of one state of the
 	// database.
 	Snapshot(ctx context.Context) (keys []Key, seq int64, err error)
+	// LastSeq returns the seq of the last event ever recorded (pruned or
+	// not, 0 if none).
+	LastSeq(ctx context.Context) (int64, error)
+	// LiveKeysAfter returns up to limit (>= 1) keys that are not revoked,
+	// of the accounts whose id sorts after afterAccount, in account id
+	// order (the database's order for text, the same in every call), as of
+	// one state of the database. It is one bounded
+	// page of a snapshot: it must use an index on the live keys' account
+	// ids, never read all keys.
+	LiveKeysAfter(ctx context.Context, afterAccount string, limit int) ([]Key, error)
+	// LiveKeyByHash returns the key with hash h if it is not revoked, with
+	// an indexed lookup.
+	LiveKeyByHash(ctx context.Context, h apikey.Hash) (k Key, found bool, err error)
 	// Events returns the pruning horizon (every event with a seq up to it
 	// has been pruned) and up to limit (>= 0) events with Seq > after, in
 	// Seq order, both as of one state of the database. Events do not carry

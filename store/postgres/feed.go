@@ -146,3 +146,38 @@ func (x *executor) DeleteEventsBefore(ctx context.Context, seq int64) (int64, er
 		SELECT count(*) FROM gone`, seq).Scan(&n)
 	return n, err
 }
+
+func (x *executor) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := x.q.QueryRow(ctx, `SELECT last_seq FROM key_feed`).Scan(&seq)
+	return seq, err
+}
+
+// LiveKeysAfter walks the partial index api_keys_one_live_key.
+func (x *executor) LiveKeysAfter(ctx context.Context, afterAccount string, limit int) ([]store.Key, error) {
+	rows, err := x.q.Query(ctx, `SELECT k.account_id, k.key_hash, k.masked, k.created_at, k.last_used_at, a.wallet_address
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		WHERE k.revoked_at IS NULL AND k.account_id > $1 ORDER BY k.account_id LIMIT $2`, afterAccount, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := make([]store.Key, 0, limit)
+	for rows.Next() {
+		var (
+			k        store.Key
+			hash     []byte
+			lastUsed *time.Time
+		)
+		if err := rows.Scan(&k.AccountID, &hash, &k.Masked, &k.CreatedAt, &lastUsed, &k.WalletAddress); err != nil {
+			return nil, err
+		}
+		if err := store.CopyHash(&k.Hash, hash); err != nil {
+			return nil, err
+		}
+		k.CreatedAt = k.CreatedAt.UTC()
+		k.LastUsedAt = timeOrZero(lastUsed)
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}

@@ -81,3 +81,8 @@ func oneKey(row pgx.Row) (store.Key, bool, error) {
 	k.RevokedAt = timeOrZero(revoked)
 	return k, true, nil
 }
+
+func (x *executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {
+	return oneKey(x.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = $1 AND revoked_at IS NULL`, h[:]))
+}

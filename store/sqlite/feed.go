@@ -125,3 +125,28 @@ func (x executor) DeleteEventsBefore(ctx context.Context, seq int64) (int64, err
 	_, err = x.tx.ExecContext(ctx, `UPDATE key_feed SET pruned_through = max(pruned_through, ?)`, last.Int64)
 	return n, err
 }
+
+func (x executor) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := x.tx.QueryRowContext(ctx, lastSeqQuery).Scan(&seq)
+	return seq, err
+}
+
+// LiveKeysAfter walks the partial index api_keys_one_live_key.
+func (x executor) LiveKeysAfter(ctx context.Context, afterAccount string, limit int) ([]store.Key, error) {
+	rows, err := x.tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys INDEXED BY api_keys_one_live_key
+		WHERE revoked_at IS NULL AND account_id > ? ORDER BY account_id LIMIT ?`, afterAccount, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	keys := make([]store.Key, 0, limit)
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}

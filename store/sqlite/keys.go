@@ -79,3 +79,8 @@ func scanKey(row interface{ Scan(...any) error }) (store.Key, error) {
 	k.RevokedAt = fromNullMicros(revoked)
 	return k, nil
 }
+
+func (x executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {
+	return x.oneKey(x.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = ? AND revoked_at IS NULL`, h[:]))
+}

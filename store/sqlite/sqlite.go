@@ -62,6 +62,7 @@ type Options struct {
 type driver struct {
 	w     *sql.DB // writes: one connection, transactions BEGIN IMMEDIATE
 	r     *sql.DB // reads: a small pool, query_only
+	m     marker  // FeedMark's connection
 	close sync.Once
 }
 
@@ -139,6 +140,11 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	d.r = r
+	if d.m.db, err = sql.Open("sqlite", dsn(path, busyMS, false)); err != nil {
+		_ = d.Close()
+		return nil, espresso.Wrap(espresso.Internal, err, "sqlite: open")
+	}
+	d.m.db.SetMaxOpenConns(1)
 	if err := d.Ping(ctx); err != nil {
 		_ = d.Close()
 		return nil, openError(err)
@@ -182,6 +188,9 @@ func (d *driver) Close() error {
 	d.close.Do(func() {
 		if d.r != nil {
 			errs = append(errs, d.r.Close())
+		}
+		if d.m.db != nil {
+			errs = append(errs, d.m.close())
 		}
 		errs = append(errs, d.w.Close())
 	})

@@ -65,6 +65,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("RecordUse", h.testRecordUse)
 	t.Run("Snapshot", h.testSnapshot)
 	t.Run("Events", h.testEvents)
+	t.Run("PagedSnapshot", h.testPagedSnapshot)
 	t.Run("PruneEvents", h.testPruneEvents)
 	t.Run("ConcurrentFeed", h.testConcurrentFeed)
 	t.Run("Setting", h.testSetting)
