@@ -104,7 +104,7 @@ func (c apiCaller) signIn(priv ed25519.PrivateKey, extra map[string]any) map[str
 	return out
 }
 
-// botFlow is the flow of the README's "Bots with the platform's clients":
+// botFlow is the flow of docs/clients.md's "A bot's start, step by step":
 // 1. the owner signs in with the wallet; 2. onboards an operation key made
 // by the CLI; 3. makes an API key; 4. a bot holding only the API key and
 // the password loads the operation key and opens it; 5. the key is
@@ -173,7 +173,7 @@ func botFlow(t *testing.T, c apiCaller, dir string) (key, token string) {
 	return key, token
 }
 
-// TestBots_ThePlatformsFlowWorksWithTheCLI is the README's bot flow on the
+// TestBots_ThePlatformsFlowWorksWithTheCLI is docs/clients.md's bot flow on the
 // served binary's code, every request checked against the OpenAPI
 // document.
 func TestBots_ThePlatformsFlowWorksWithTheCLI(t *testing.T) {
