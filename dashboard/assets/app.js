@@ -9,6 +9,7 @@ import * as cip30 from "./cip30.js";
 import * as onboarding from "./onboarding.js";
 import * as session from "./session.js";
 import * as sessions from "./sessions.js";
+import { shownOnce } from "./shownonce.js";
 import { timeElement } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -242,18 +243,15 @@ function signedOutEverywhere(ended) {
 
 // ---- keys
 
+const newKeyPanel = shownOnce({ panel: ui.newKey, value: ui.newKeyValue, copy: ui.copy, status: ui.copyStatus });
+
 function showKey(key, replaced) {
-  ui.newKeyValue.textContent = key;
   ui.newKeyReplaced.hidden = !replaced;
-  ui.copyStatus.textContent = "";
-  ui.newKey.hidden = false;
-  ui.copy.focus();
+  newKeyPanel.show(key);
 }
 
 function hideKey() {
-  ui.newKeyValue.textContent = "";
-  ui.copyStatus.textContent = "";
-  ui.newKey.hidden = true;
+  newKeyPanel.hide();
 }
 
 async function generate() {
@@ -289,17 +287,6 @@ async function revoke() {
   say(`Key ${revoked.masked_key} was revoked at ${Number.isNaN(when.getTime()) ? revoked.revoked_at : when.toLocaleString()}. It no longer works.`);
 }
 
-async function copyKey() {
-  const key = ui.newKeyValue.textContent;
-  try {
-    await navigator.clipboard.writeText(key);
-    ui.copyStatus.textContent = "Copied to the clipboard.";
-  } catch {
-    window.getSelection().selectAllChildren(ui.newKeyValue);
-    ui.copyStatus.textContent = "The browser did not let this page copy. The key is selected: press Ctrl+C (⌘C on a Mac).";
-  }
-}
-
 // ---- confirmation
 
 function confirmAction(title, text, ok) {
@@ -327,7 +314,6 @@ ui.disconnect.addEventListener("click", () => {
 });
 ui.generate.addEventListener("click", () => busy(generate));
 ui.revoke.addEventListener("click", () => busy(revoke));
-ui.copy.addEventListener("click", copyKey);
 ui.newKeyDone.addEventListener("click", () => {
   hideKey();
   say("The key is no longer shown on this page.");

@@ -8,6 +8,7 @@
 
 import * as api from "./api.js";
 import * as opkey from "./opkey.js";
+import { shownOnce } from "./shownonce.js";
 
 /** MIN_PASSWORD is the least number of characters a password may have. */
 export const MIN_PASSWORD = 12;
@@ -30,6 +31,10 @@ const ui = {
   copyStatus: $("opkey-copy-status"),
   done: $("new-opkey-done"),
 };
+
+const { show: showKey, hide: hideKey } = shownOnce({
+  panel: ui.newKey, value: ui.newKeyValue, copy: ui.copy, status: ui.copyStatus,
+});
 
 /** reset forgets everything onboarding showed: on sign-out. */
 export function reset() {
@@ -125,29 +130,6 @@ async function onboard(say, token) {
   made = null;
 }
 
-function showKey(keyText) {
-  ui.newKeyValue.textContent = keyText;
-  ui.copyStatus.textContent = "";
-  ui.newKey.hidden = false;
-  ui.copy.focus();
-}
-
-function hideKey() {
-  ui.newKeyValue.textContent = "";
-  ui.copyStatus.textContent = "";
-  ui.newKey.hidden = true;
-}
-
-async function copyKey() {
-  try {
-    await navigator.clipboard.writeText(ui.newKeyValue.textContent);
-    ui.copyStatus.textContent = "Copied to the clipboard.";
-  } catch {
-    window.getSelection().selectAllChildren(ui.newKeyValue);
-    ui.copyStatus.textContent = "The browser did not let this page copy. The key is selected: press Ctrl+C (⌘C on a Mac).";
-  }
-}
-
 /**
  * setup wires the onboarding form. busy runs an action as the page runs
  * every action (buttons disabled, failures shown); say shows progress;
@@ -160,7 +142,6 @@ export function setup({ busy, say, token }) {
     e.preventDefault(); // nothing is ever submitted: CSP form-action 'none'
     busy(() => onboard(say, token()));
   });
-  ui.copy.addEventListener("click", copyKey);
   ui.done.addEventListener("click", () => {
     hideKey();
     say("The operation key is no longer shown on this page.");
