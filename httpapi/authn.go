@@ -27,6 +27,9 @@ type Principal struct {
 	// Signed is true when the request presented a valid sign-in token: a
 	// recent proof of the wallet, which some changes require (signedIn).
 	Signed bool
+	// token is what the sign-in token said, its session id included; zero
+	// without one. The id is as secret as the token: never logged.
+	token sessions.Claims
 }
 
 // HasKey reports whether the principal presented an API key.
@@ -154,14 +157,17 @@ func (a authenticator) authenticate(r *http.Request) (Principal, error) {
 		p = Principal{AccountID: k.AccountID, Wallet: k.WalletAddress, Key: k}
 	}
 	if len(authz) == 1 {
-		c, err := a.sessions.VerifyToken(bearer(authz[0]))
+		c, err := a.sessions.VerifyToken(r.Context(), bearer(authz[0]))
+		if espresso.KindOf(err) == espresso.Unavailable {
+			return Principal{}, err
+		}
 		if err != nil || (p.AccountID != "" && p.AccountID != c.AccountID) {
 			return Principal{}, espresso.ErrUnauthorized
 		}
 		if !p.HasKey() {
 			p.AccountID, p.Wallet = c.AccountID, c.Wallet
 		}
-		p.Signed = true
+		p.Signed, p.token = true, c
 	}
 	return p, nil
 }

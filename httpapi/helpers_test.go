@@ -84,13 +84,14 @@ func newTestEnvWith(t testing.TB, signInRate int) *testEnv {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	ks := keys.New(st, keys.Options{Env: apikey.Live, Logger: log})
-	if err := ks.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	clock := clock.NewFake(time.Now())
 	ss, err := sessions.New(st, []byte(testSecret), sessions.Options{Network: wallet.Mainnet,
-		PublicURL: "https://api.example.test", TokenTTL: time.Hour, Clock: clock, Logger: log})
+		PublicURL: "https://api.example.test", TokenTTL: time.Hour, Feed: ks, Clock: clock, Logger: log})
 	if err != nil {
+		t.Fatal(err)
+	}
+	ks.Follow(ss)
+	if err := ks.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

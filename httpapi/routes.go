@@ -66,6 +66,10 @@ func routes(d Deps) []route {
 
 		{method: "POST", path: "/accounts/signin/challenge", handler: limit(d.Limits.Challenge, handleChallenge(d.Sessions, d.Logger), challengeLimited)},
 		{method: "POST", path: "/accounts/signin", handler: limit(d.Limits.SignIn, handleSignIn(d.Sessions, d.Metrics.SignIn, d.Logger), signInLimited)},
+		// A key has no session to end; it may end them all.
+		{method: "POST", path: "/accounts/signout", handler: a.signedIn(handleSignOut(d.Sessions, d.Logger))},
+		{method: "GET", path: "/accounts/sessions", handler: a.authed(handleListSessions(d.Sessions, d.Logger))},
+		{method: "DELETE", path: "/accounts/sessions", handler: a.authed(handleEndSessions(d.Sessions, d.Logger))},
 
 		// A bot reads its operation key with its API key; changing it
 		// takes a sign-in token (a wallet's proof).

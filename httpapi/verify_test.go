@@ -155,7 +155,7 @@ func (w *reusedWriter) Write(b []byte) (int, error) {
 // token, its first key.
 func principalOfToken(t testing.TB, e *testEnv, token string) (accountID, key string) {
 	t.Helper()
-	p, err := e.sessions.VerifyToken(token)
+	p, err := e.sessions.VerifyToken(t.Context(), token)
 	if err != nil {
 		t.Fatal(err)
 	}

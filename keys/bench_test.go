@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
 	"github.com/espresso-auth/espresso/store/sqlite"
@@ -38,7 +39,7 @@ func BenchmarkVerifyKey(b *testing.B) {
 	// A fresh service, as a server starts: its replica comes from a
 	// snapshot, not from the local applies above.
 	s = New(st, Options{Env: apikey.Live, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := s.Load(ctx); err != nil {
+	if err := s.LoadAll(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if n := s.rep.size(); n != len(keys) {
@@ -56,4 +57,54 @@ func BenchmarkVerifyKey(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkVerifyReplicaSize measures Verify against replicas of 10, 10,000
+// and 1,000,000 live keys (loaded in pages, as a server loads them),
+// presenting 10 keys in turn and, for the larger ones, 10,000 keys spread
+// over the whole replica: the cost must not grow with the replica, and the
+// keys in use allocate nothing once their owners are cached (the cache holds
+// about 30,000: a few keys of a set of 10,000 are rendered again now and
+// then, hence a few bytes per call).
+func BenchmarkVerifyReplicaSize(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{10, 10_000, 1_000_000} {
+		raws := make([]string, n)
+		s := New(nil, Options{Env: apikey.Live, Logger: quiet()})
+		s.rep.beginLoad(0, true)
+		const page = 10_000
+		for first := 0; first < n; first += page {
+			keys := snapshotOf(first, min(page, n-first), false)
+			for i := range keys {
+				k, err := apikey.New(apikey.Live)
+				if err != nil {
+					b.Fatal(err)
+				}
+				raws[first+i], keys[i].Hash, keys[i].Masked = k.String(), k.Hash(), k.Mask()
+			}
+			s.rep.addPage(keys)
+		}
+		s.rep.finishLoad()
+		raise(&s.feed.synced, time.Now().Add(time.Hour).UnixMicro()) // fresh throughout
+		sets := map[string][]string{"presented=10": raws[:10]}
+		if n >= 10_000 {
+			spread := make([]string, 0, 10_000)
+			for i := 0; i < n; i += n / 10_000 {
+				spread = append(spread, raws[i])
+			}
+			sets["presented=10000-spread"] = spread
+		}
+		for name, presented := range sets {
+			b.Run(fmt.Sprintf("keys=%d/%s", n, name), func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if _, err := s.Verify(ctx, presented[i%len(presented)]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
 }

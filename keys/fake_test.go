@@ -2,9 +2,12 @@ package keys
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,14 +32,16 @@ type fakeFeed struct {
 	horizon int64         // events with Seq <= horizon were pruned
 	gate    chan struct{} // when set, Events waits for it to close, ignoring ctx
 
-	snapshots chan int64     // the Seq each Snapshot returned
-	reads     chan int64     // the `after` of each Events call
-	prunes    chan time.Time // the cut-off of each PruneEvents call
+	snapshots chan int64       // the Seq each FeedHead returned
+	pages     chan string      // the `after` of each LiveKeys call
+	lookups   chan apikey.Hash // the hash of each LiveKeyByHash call
+	reads     chan int64       // the `after` of each Events call
+	prunes    chan time.Time   // the cut-off of each PruneEvents call
 }
 
 func newFakeFeed() *fakeFeed {
 	return &fakeFeed{live: map[apikey.Hash]store.Key{},
-		snapshots: make(chan int64, 1000), reads: make(chan int64, 1000), prunes: make(chan time.Time, 1000)}
+		snapshots: make(chan int64, 1000), pages: make(chan string, 1000), lookups: make(chan apikey.Hash, 1000), reads: make(chan int64, 1000), prunes: make(chan time.Time, 1000)}
 }
 
 func (f *fakeFeed) record(ev store.Event) {
@@ -49,7 +54,7 @@ func (f *fakeFeed) record(ev store.Event) {
 func (f *fakeFeed) issue(h apikey.Hash) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k := store.Key{AccountID: "acct", Hash: h, Masked: "dk_live_…"}
+	k := store.Key{AccountID: fmt.Sprintf("acct-%x", h), Hash: h, Masked: "dk_live_…"}
 	f.live[h] = k
 	f.record(store.Event{Kind: store.KeyIssued, Key: k})
 }
@@ -82,15 +87,37 @@ func (f *fakeFeed) hang() (release func()) {
 	return sync.OnceFunc(func() { close(g) })
 }
 
-func (f *fakeFeed) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
+// FeedHead starts a snapshot: it is announced on snapshots.
+func (f *fakeFeed) FeedHead(ctx context.Context) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	keys := make([]store.Key, 0, len(f.live))
-	for _, k := range f.live {
-		keys = append(keys, k)
-	}
 	f.snapshots <- f.seq
-	return keys, f.seq, nil
+	return f.seq, nil
+}
+
+func (f *fakeFeed) LiveKeys(ctx context.Context, after string, limit int) ([]store.Key, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keys []store.Key
+	for _, k := range f.live {
+		if k.AccountID > after {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b store.Key) int { return strings.Compare(a.AccountID, b.AccountID) })
+	f.pages <- after
+	return keys[:min(len(keys), limit)], nil
+}
+
+func (f *fakeFeed) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookups <- h
+	k, ok := f.live[h]
+	if !ok {
+		return store.Key{}, store.ErrKeyNotLive
+	}
+	return k, nil
 }
 
 func (f *fakeFeed) Events(ctx context.Context, after int64, limit int) ([]store.Event, error) {
@@ -114,6 +141,9 @@ func (f *fakeFeed) Events(ctx context.Context, after int64, limit int) ([]store.
 func (f *fakeFeed) eventsLocked(after int64, limit int) ([]store.Event, error) {
 	if after < f.horizon {
 		return nil, store.ErrFeedTruncated
+	}
+	if after > f.seq {
+		return nil, store.ErrFeedRewound
 	}
 	var out []store.Event
 	for _, ev := range f.events {

@@ -23,10 +23,15 @@ func TestNew_ReadsNothingAndIsNotReadyUntilLoaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	next(t, feed.snapshots, "snapshot by Load")
+	// Load reads the feed's head and no key: the pages come later.
+	none(t, feed.pages, "page read by Load")
 	if err := s.Ready(t.Context()); err != nil {
 		t.Errorf("Ready after Load = %v", err)
 	}
-	if s.rep.lookup(hashOf(1)) == nil {
+	if err := s.LoadAll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !s.rep.has(hashOf(1)) || !s.rep.isComplete() {
 		t.Error("the loaded replica lacks the live key")
 	}
 }
@@ -44,7 +49,7 @@ func TestRun_LoadsTheSnapshotWhenLoadWasNotCalled(t *testing.T) {
 	if err := s.Ready(t.Context()); err != nil {
 		t.Errorf("Ready once Run has loaded = %v", err)
 	}
-	if s.rep.lookup(hashOf(1)) == nil {
+	if !s.rep.has(hashOf(1)) {
 		t.Error("the replica Run loaded lacks the live key")
 	}
 }
@@ -85,11 +90,11 @@ func TestFollower_ResyncsFromASnapshotWhenTheFeedWasTruncated(t *testing.T) {
 	if after := next(t, feed.reads, "pull after the resync"); after != 5 {
 		t.Errorf("the pull after the resync reads after %d, want 5", after)
 	}
-	if s.rep.lookup(k1) != nil {
+	if s.rep.has(k1) {
 		t.Error("a key revoked in the pruned part of the feed is still live")
 	}
 	for _, h := range []apikey.Hash{k2, k3, k4} {
-		if s.rep.lookup(h) == nil {
+		if !s.rep.has(h) {
 			t.Errorf("key %x is missing after the resync", h[:1])
 		}
 	}
@@ -127,7 +132,7 @@ func TestFollower_AMissedNotificationLeadsToASnapshot(t *testing.T) {
 	if err := s.feed.catchUp(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if s.rep.lookup(k1) != nil || s.rep.lookup(k2) == nil {
+	if s.rep.has(k1) || !s.rep.has(k2) {
 		t.Error("the replica does not reflect the changes made while notifications were lost")
 	}
 

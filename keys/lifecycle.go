@@ -74,9 +74,9 @@ func (s *Service) LiveKey(ctx context.Context, accountID string) (Info, error) {
 		return Info{}, err
 	}
 	info := infoOf(k)
-	if e := s.rep.lookup(k.Hash); e != nil {
-		// This node may have seen uses it has not flushed yet.
-		info.LastUsedAt = fromMicros(max(micros(k.LastUsedAt), e.lastUsed.Load()))
+	// This node may have seen uses it has not flushed yet.
+	if used := s.rep.lastUsed(k.Hash); used.After(k.LastUsedAt) {
+		info.LastUsedAt = used
 	}
 	return info, nil
 }

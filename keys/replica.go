@@ -9,35 +9,9 @@ import (
 	"github.com/espresso-auth/espresso/store"
 )
 
-// entry is one live key in a node's replica: 112 bytes, plus its strings'
-// bytes (the account id's 36, the masked key's 19 and the wallet address's
-// 58 to 103), plus the map's slot. It keeps only what verification answers:
-// a live key has no revocation time, and its stored last use is folded into
-// lastUsed.
-type entry struct {
-	hash apikey.Hash
-	// owner is the account id and the wallet address, in an array so that
-	// Info.OwnerHeaders can hand them out as header values without
-	// allocating.
-	owner     [2]string
-	masked    string
-	createdAt int64 // unix µs
-	issuedSeq int64
-	lastUsed  atomic.Int64 // unix µs of the latest use this node has seen
-	dirty     atomic.Bool  // lastUsed changed since the last flush
-}
-
-// newEntry returns the entry of a live key issued at seq (0: from a
-// snapshot).
-func newEntry(k store.Key, seq int64) *entry {
-	e := &entry{hash: k.Hash, owner: [2]string{k.AccountID, k.WalletAddress}, masked: k.Masked,
-		createdAt: micros(k.CreatedAt), issuedSeq: seq}
-	e.lastUsed.Store(micros(k.LastUsedAt))
-	return e
-}
-
 // replica is a node's in-memory copy of every live key, kept in step with
-// the store's key feed. Verification reads it and never touches storage.
+// the store's key feed. Verification reads it and never touches storage,
+// except for a key it does not hold while it is still being loaded.
 //
 // Two sources change it: the feed (events in Seq order, read by the
 // follower) and local writes (events this node just committed, applied at
@@ -45,23 +19,81 @@ func newEntry(k store.Key, seq int64) *entry {
 // node that answered). A local event can run ahead of the feed; tomb
 // remembers local revocations until the feed reaches them, so that replaying
 // an older KeyIssued from the feed cannot bring a revoked key back.
+//
+// A load reads the live keys in pages, each as of its own moment, while the
+// feed goes on being applied; see beginLoad for why the result is exact.
+// A first load (or one after the database went back in time) fills cur
+// itself, which is then incomplete: a key it lacks may be in a page not yet
+// read. A reload of a complete replica (after a lost notification
+// connection) fills next while cur goes on serving, and next replaces cur
+// once it is complete.
 type replica struct {
-	mu   sync.RWMutex
-	live map[apikey.Hash]*entry
-	tomb map[apikey.Hash]int64 // revoked locally at Seq, feed not there yet
-	seq  int64                 // the feed position: every event <= seq is applied
+	mu       sync.RWMutex
+	cur      *table
+	seq      int64                 // the feed position: every event <= seq is applied to cur
+	complete bool                  // cur holds every live key as of seq
+	tomb     map[apikey.Hash]int64 // revoked locally at Seq, feed not there yet
+
+	loading  bool
+	next     *table                // a reload's table, nil otherwise
+	nextFrom int64                 // next reflects the events after it
+	gone     map[apikey.Hash]uint8 // revoked since the load began: pages must not bring them back
+
+	owners ownerCache
+
+	usedMu sync.Mutex
+	used   []apikey.Hash // keys whose dirty flag is set
 }
 
 func newReplica() *replica {
-	return &replica{live: map[apikey.Hash]*entry{}, tomb: map[apikey.Hash]int64{}}
+	return &replica{cur: newTable(0), tomb: map[apikey.Hash]int64{}}
 }
 
-// lookup returns the live entry for h, or nil.
-func (r *replica) lookup(h apikey.Hash) *entry {
+// view is what verification reads of a live key.
+type view struct {
+	owner   *owner
+	created time.Time
+	before  time.Time // the latest use before this one
+}
+
+// use looks h up and, if it is live, returns its view, recording a use at
+// now if mark is set. complete reports whether a miss is a verdict (the
+// replica holds every live key) or may be a key not loaded yet.
+func (r *replica) use(h *apikey.Hash, now time.Time, mark bool) (v view, found, complete bool) {
 	r.mu.RLock()
-	e := r.live[h]
-	r.mu.RUnlock()
-	return e
+	defer r.mu.RUnlock()
+	rec := r.cur.get(h)
+	if rec == nil {
+		return view{}, false, r.complete
+	}
+	if !mark {
+		return view{owner: r.owners.get(rec, r.cur)}, true, true
+	}
+	before := raiseUsed(rec, seconds(now))
+	if markDirty(rec) {
+		r.usedMu.Lock()
+		r.used = append(r.used, *h)
+		r.usedMu.Unlock()
+	}
+	return view{owner: r.owners.get(rec, r.cur), created: fromSeconds(rec.created), before: fromSeconds(before)}, true, true
+}
+
+// has reports whether h is live in the replica.
+func (r *replica) has(h apikey.Hash) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cur.get(&h) != nil
+}
+
+// lastUsed returns the latest use of h this node knows of, zero if none or
+// if h is not live here.
+func (r *replica) lastUsed(h apikey.Hash) time.Time {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if rec := r.cur.get(&h); rec != nil {
+		return fromSeconds(raiseUsed(rec, 0))
+	}
+	return time.Time{}
 }
 
 // position returns the feed position.
@@ -71,11 +103,29 @@ func (r *replica) position() int64 {
 	return r.seq
 }
 
-// size returns the number of live keys.
+// size returns the number of live keys held.
 func (r *replica) size() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.live)
+	return r.cur.n
+}
+
+// isComplete reports whether the replica holds every live key.
+func (r *replica) isComplete() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.complete
+}
+
+// bytes estimates the memory the replica's tables hold.
+func (r *replica) bytes() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := r.cur.bytes()
+	if r.next != nil {
+		n += r.next.bytes()
+	}
+	return n
 }
 
 // applyFeed applies events read from the feed, which arrive in Seq order
@@ -93,92 +143,167 @@ func (r *replica) applyLocal(events []store.Event) { r.apply(events, false) }
 func (r *replica) apply(events []store.Event, fromFeed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, ev := range events {
-		if ev.Seq <= r.seq {
-			continue
-		}
+	for i := range events {
+		ev := &events[i]
+		h := &ev.Key.Hash
+		toCur := ev.Seq > r.seq
+		toNext := r.next != nil && ev.Seq > r.nextFrom
 		switch ev.Kind {
 		case store.KeyIssued:
-			if _, revoked := r.tomb[ev.Key.Hash]; !revoked {
-				r.issue(ev)
+			_, revoked := r.tomb[*h]
+			_, gone := r.gone[*h]
+			if revoked || gone {
+				break
+			}
+			if toCur {
+				r.cur.add(h, func(rec *record) { fill(rec, &ev.Key, &r.cur.arena) })
+			}
+			if toNext {
+				r.next.add(h, func(rec *record) { fill(rec, &ev.Key, &r.next.arena) })
 			}
 		case store.KeyRevoked:
-			delete(r.live, ev.Key.Hash)
-			if fromFeed {
-				delete(r.tomb, ev.Key.Hash) // the feed has caught up with it
-			} else {
-				r.tomb[ev.Key.Hash] = ev.Seq
+			if toCur {
+				r.cur.remove(h)
+			}
+			if toNext {
+				r.next.remove(h)
+			}
+			if r.loading {
+				r.gone[*h] = 0
+			}
+			switch {
+			case !toCur:
+			case fromFeed:
+				delete(r.tomb, *h) // the feed has caught up with it
+			default:
+				r.tomb[*h] = ev.Seq
 			}
 		}
-		if fromFeed {
+		if fromFeed && toCur {
 			r.seq = ev.Seq
 		}
 	}
 }
 
-// issue records ev's key as live, keeping the usage already seen if the key
-// is known (a local event replayed by the feed).
-func (r *replica) issue(ev store.Event) {
-	if _, ok := r.live[ev.Key.Hash]; ok {
-		return
-	}
-	r.live[ev.Key.Hash] = newEntry(ev.Key, ev.Seq)
-}
-
-// reset replaces the replica with a snapshot taken at seq. Local events
-// newer than the snapshot survive: issued keys stay, revoked ones stay gone.
-// Usage seen by this node survives for keys that are still live.
-func (r *replica) reset(keys []store.Key, seq int64) {
-	live := make(map[apikey.Hash]*entry, len(keys))
+// beginLoad starts a load from the feed position at, read before any page:
+// every key is then either in a page (live when that page was read) or
+// issued by an event after at, and every key revoked after a page read it
+// is revoked by an event after at. So pages plus every event after at,
+// applied in order, give exactly the live keys, provided a page never
+// brings back a key whose revocation was applied before it (gone). A
+// complete replica at or before at keeps serving while the new table is
+// built, unless fresh is set; otherwise (nothing loaded yet, a feed pruned
+// past this node's position or a database that went back before it) the
+// replica starts empty and incomplete.
+func (r *replica) beginLoad(at int64, fresh bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, k := range keys {
-		// Keep the entry object of a key already known: the usage flusher
-		// may hold it, and its usage is newer than storage's.
-		e, ok := r.live[k.Hash]
-		if !ok {
-			e = newEntry(k, 0)
-		}
-		raise(&e.lastUsed, micros(k.LastUsedAt))
-		live[k.Hash] = e
+	r.loading = true
+	r.gone = map[apikey.Hash]uint8{}
+	if !fresh && r.complete && r.seq <= at {
+		r.next, r.nextFrom = newTable(r.cur.n), at
+		return
 	}
-	for h, e := range r.live {
-		if e.issuedSeq > seq {
-			live[h] = e
-		}
-	}
-	for h, at := range r.tomb {
-		if at <= seq {
+	r.cur, r.next, r.seq, r.complete = newTable(0), nil, at, false
+	for h, seq := range r.tomb {
+		if seq <= at {
 			delete(r.tomb, h)
-		} else {
-			delete(live, h)
 		}
 	}
-	r.live = live
-	r.seq = seq
 }
 
-// raise sets v to us if that is later than its value, and returns the value
-// it had.
-func raise(v *atomic.Int64, us int64) int64 {
+// addPage adds a page of live keys read since beginLoad.
+func (r *replica) addPage(keys []store.Key) {
+	packs := make([]packed, len(keys))
+	for i := range keys {
+		packs[i] = pack(&keys[i])
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.next
+	if t == nil {
+		t = r.cur
+	}
+	for i := range keys {
+		k := &keys[i]
+		_, revoked := r.tomb[k.Hash]
+		_, gone := r.gone[k.Hash]
+		if revoked || gone {
+			continue
+		}
+		rec, _ := t.add(&k.Hash, func(rec *record) { packs[i].fill(rec, &t.arena) })
+		raiseUsed(rec, seconds(k.LastUsedAt))
+		if t != r.cur {
+			// This node's uses may be newer than storage's.
+			if old := r.cur.get(&k.Hash); old != nil {
+				raiseUsed(rec, raiseUsed(old, 0))
+			}
+		}
+	}
+}
+
+// finishLoad ends a load whose pages have all been added and whose events
+// have been applied up to at least the position it began at.
+func (r *replica) finishLoad() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next != nil {
+		// Uses not flushed yet must survive the swap.
+		r.usedMu.Lock()
+		for i := range r.used {
+			h := &r.used[i]
+			if old, rec := r.cur.get(h), r.next.get(h); old != nil && rec != nil {
+				raiseUsed(rec, raiseUsed(old, 0))
+				markDirty(rec)
+			}
+		}
+		r.usedMu.Unlock()
+		r.cur, r.next = r.next, nil
+	}
+	r.complete, r.loading, r.gone = true, false, nil
+}
+
+// takeUses returns the last uses marked since the previous call, clearing
+// their marks.
+func (r *replica) takeUses() map[apikey.Hash]time.Time {
+	r.usedMu.Lock()
+	batch := r.used
+	r.used = nil
+	r.usedMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	uses := make(map[apikey.Hash]time.Time, len(batch))
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for i := range batch {
+		if rec := r.cur.get(&batch[i]); rec != nil {
+			clearDirty(rec) // before reading used: a later use marks it again
+			uses[batch[i]] = fromSeconds(raiseUsed(rec, 0))
+		}
+	}
+	return uses
+}
+
+// markUses marks again uses that could not be written.
+func (r *replica) markUses(uses map[apikey.Hash]time.Time) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for h := range uses {
+		if rec := r.cur.get(&h); rec != nil && markDirty(rec) {
+			r.usedMu.Lock()
+			r.used = append(r.used, h)
+			r.usedMu.Unlock()
+		}
+	}
+}
+
+// raise sets v to us if that is later than its value.
+func raise(v *atomic.Int64, us int64) {
 	for {
 		old := v.Load()
 		if us <= old || v.CompareAndSwap(old, us) {
-			return old
+			return
 		}
 	}
-}
-
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromMicros(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
 }

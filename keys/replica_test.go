@@ -25,18 +25,18 @@ func TestReplica_LocalRevocationAheadOfTheFeedIsNotUndoneByAnOlderIssue(t *testi
 	// seq 1 (k1 issued).
 	r.applyLocal([]store.Event{revoked(2, k1), issued(3, k2)})
 	r.applyFeed([]store.Event{issued(1, k1)})
-	if r.lookup(k1) != nil {
+	if r.has(k1) {
 		t.Fatal("feed replay of an older issue brought a locally revoked key back")
 	}
-	if r.lookup(k2) == nil {
+	if !r.has(k2) {
 		t.Fatal("locally issued key not live")
 	}
 	r.applyFeed([]store.Event{revoked(2, k1), issued(3, k2)})
 	if len(r.tomb) != 0 {
 		t.Errorf("tombstones left after the feed caught up: %d", len(r.tomb))
 	}
-	if r.lookup(k1) != nil || r.lookup(k2) == nil || r.position() != 3 {
-		t.Errorf("after catch-up: k1 live %v, k2 live %v, seq %d", r.lookup(k1) != nil, r.lookup(k2) != nil, r.position())
+	if r.has(k1) || !r.has(k2) || r.position() != 3 {
+		t.Errorf("after catch-up: k1 live %v, k2 live %v, seq %d", r.has(k1), r.has(k2), r.position())
 	}
 }
 
@@ -47,34 +47,81 @@ func TestReplica_LocalEventsTheFeedAlreadyPassedAreIgnored(t *testing.T) {
 	// this node's delayed local apply of the issue at seq 1.
 	r.applyFeed([]store.Event{issued(1, k), revoked(2, k)})
 	r.applyLocal([]store.Event{issued(1, k)})
-	if r.lookup(k) != nil {
+	if r.has(k) {
 		t.Fatal("a stale local apply resurrected a key revoked elsewhere")
 	}
 }
 
-func TestReplica_ResetKeepsLocalChangesNewerThanTheSnapshot(t *testing.T) {
+// loaded returns a complete replica that has applied events.
+func loaded(events ...store.Event) *replica {
 	r := newReplica()
+	r.beginLoad(0, true)
+	r.applyFeed(events)
+	r.finishLoad()
+	return r
+}
+
+func TestReplica_ReloadKeepsLocalChangesNewerThanItsStart(t *testing.T) {
 	old, fresh, gone := hashOf(1), hashOf(2), hashOf(3)
-	r.applyFeed([]store.Event{issued(1, old), issued(2, gone)})
-	r.lookup(old).lastUsed.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro())
+	r := loaded(issued(1, old), issued(2, gone))
+	used := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.use(&old, used, true)
 	r.applyLocal([]store.Event{issued(5, fresh), revoked(6, gone)})
 
-	// A snapshot taken at seq 4: it has old and gone, not this node's
-	// later changes.
-	r.reset([]store.Key{{AccountID: "a", Hash: old}, {AccountID: "a", Hash: gone}}, 4)
+	// A reload from seq 4, whose page was read before this node's later
+	// changes committed; cur serves meanwhile.
+	r.beginLoad(4, false)
+	r.addPage([]store.Key{{AccountID: "a", Hash: old}, {AccountID: "b", Hash: gone}})
+	if !r.has(fresh) || r.has(gone) || !r.isComplete() {
+		t.Error("the replica serving during a reload lost local changes")
+	}
+	r.applyFeed([]store.Event{revoked(3, hashOf(9)), issued(5, fresh), revoked(6, gone)})
+	r.finishLoad()
+	if !r.has(fresh) {
+		t.Error("key issued locally after the load began was dropped")
+	}
+	if r.has(gone) {
+		t.Error("key revoked locally after the load began came back")
+	}
+	if !r.has(old) || !r.lastUsed(old).Equal(used) {
+		t.Errorf("usage seen by this node was lost on reload: %v", r.lastUsed(old))
+	}
+	if len(r.tomb) != 0 || r.position() != 6 {
+		t.Errorf("after the reload: %d tombstones, position %d", len(r.tomb), r.position())
+	}
+}
 
-	if r.lookup(fresh) == nil {
-		t.Error("key issued locally after the snapshot was dropped")
+func TestReplica_APageNeverBringsBackAKeyRevokedDuringTheLoad(t *testing.T) {
+	k, other := hashOf(1), hashOf(2)
+	r := newReplica()
+	r.beginLoad(10, true)
+	if r.isComplete() {
+		t.Fatal("a replica loading from scratch says it is complete")
 	}
-	if r.lookup(gone) != nil {
-		t.Error("key revoked locally after the snapshot came back")
+	// The page was read before k's revocation committed, and is added
+	// after the feed applied it.
+	r.applyFeed([]store.Event{revoked(11, k)})
+	r.addPage([]store.Key{{AccountID: "a", Hash: k}, {AccountID: "b", Hash: other}})
+	if r.has(k) || !r.has(other) {
+		t.Errorf("after the page: revoked key live %v, other key live %v", r.has(k), r.has(other))
 	}
-	e := r.lookup(old)
-	if e == nil || e.lastUsed.Load() == 0 {
-		t.Error("usage seen by this node was lost on reset")
+	r.finishLoad()
+	if !r.isComplete() || r.has(k) || !r.has(other) || r.position() != 11 {
+		t.Error("the finished load does not hold exactly the live keys")
 	}
-	r.reset([]store.Key{{AccountID: "a", Hash: fresh}}, 6)
-	if r.lookup(old) != nil || r.lookup(gone) != nil || r.lookup(fresh) == nil || len(r.tomb) != 0 {
-		t.Error("a snapshot past every local change did not become the whole truth")
+}
+
+func TestReplica_AFreshLoadForgetsKeysTheDatabaseNoLongerHas(t *testing.T) {
+	future, kept := hashOf(1), hashOf(2)
+	r := loaded(issued(1, kept), issued(2, future))
+	// The database went back to seq 1: it has kept, not future.
+	r.beginLoad(1, false)
+	if r.isComplete() || r.has(future) || r.position() != 1 {
+		t.Fatal("a load from a feed behind the replica kept keys from the future")
+	}
+	r.addPage([]store.Key{{AccountID: "a", Hash: kept}})
+	r.finishLoad()
+	if !r.has(kept) || r.has(future) {
+		t.Error("the reload does not hold exactly the database's live keys")
 	}
 }

@@ -28,7 +28,9 @@ type Store interface {
 	RotateKey(ctx context.Context, accountID string, current *apikey.Hash, next store.NewKey) (store.Key, []store.Event, error)
 	RevokeKey(ctx context.Context, accountID string, current *apikey.Hash) (store.Key, []store.Event, error)
 	LiveKey(ctx context.Context, accountID string) (store.Key, error)
-	Snapshot(ctx context.Context) (keys []store.Key, seq int64, err error)
+	LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, error)
+	FeedHead(ctx context.Context) (int64, error)
+	LiveKeys(ctx context.Context, afterAccount string, limit int) ([]store.Key, error)
 	Events(ctx context.Context, after int64, limit int) ([]store.Event, error)
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 	RecordUse(ctx context.Context, uses map[apikey.Hash]time.Time) error
@@ -66,6 +68,9 @@ type Options struct {
 	EventRetention time.Duration
 	// PruneInterval is how often old events are pruned. Default 1 h.
 	PruneInterval time.Duration
+	// LoadPage is how many live keys one read of a load asks for: each
+	// read is one bounded call to the store. Default 10,000.
+	LoadPage int
 }
 
 func (o *Options) defaults() {
@@ -93,6 +98,9 @@ func (o *Options) defaults() {
 	if o.PruneInterval <= 0 {
 		o.PruneInterval = time.Hour
 	}
+	if o.LoadPage <= 0 {
+		o.LoadPage = 10_000
+	}
 }
 
 // Service verifies, issues, rotates and revokes API keys.
@@ -101,9 +109,6 @@ type Service struct {
 	opts Options
 	rep  *replica
 	feed *follower
-
-	usedMu sync.Mutex
-	used   []*entry // entries whose dirty flag is set
 }
 
 // ErrStale is returned while the replica cannot be trusted: it has not
@@ -122,14 +127,60 @@ func New(st Store, opts Options) *Service {
 	opts.defaults()
 	rep := newReplica()
 	return &Service{st: st, opts: opts, rep: rep,
-		feed: newFollower(st, rep, opts.Clock, opts.Logger, opts.PollInterval)}
+		feed: newFollower(st, rep, opts.Clock, opts.Logger, opts.PollInterval, opts.LoadPage)}
 }
 
-// Load fills the replica from a snapshot of every live key. A server calls
-// it before it listens, so that its first requests are answered from a
-// full replica; otherwise Run loads it first. Until one of them has,
-// Verify and Ready answer ErrStale.
+// Listener is told of the feed's events by the follower that keeps the
+// key replica, so that one reader of the feed serves both: sessions
+// (package sessions) follow it this way.
+type Listener interface {
+	// Apply is given every page of events read from the feed, in order,
+	// after the replica has applied it; it ignores key events.
+	Apply(events []store.Event)
+	// Reload replaces the listener's state from storage. It is called
+	// when a load of the keys starts, after the feed's head is read and
+	// before the feed is read from the replica's position (the head or
+	// before it), and its error fails the load.
+	Reload(ctx context.Context) error
+}
+
+// Follow makes the follower hand l every event it reads and have l reload
+// with every load. Call it once, before Load and Run.
+func (s *Service) Follow(l Listener) { s.feed.others = l }
+
+// CatchUp returns once every event committed before the call has been
+// applied (to the replica and to the Listener), or with the error that
+// prevented it: for a Listener that finds something unknown, as Verify does
+// for an unknown key.
+func (s *Service) CatchUp(ctx context.Context) error { return s.feed.catchUp(ctx) }
+
+// Fresh returns ErrStale while the replica (and what the Listener was
+// given) cannot be trusted: see Options.MaxStaleness.
+func (s *Service) Fresh() error { return s.fresh() }
+
+// Load starts loading the replica: one read of the key feed's head, after
+// which Verify answers at once, from the replica for the keys loaded so far
+// and with one indexed read of storage for the others, while Run reads the
+// live keys in pages (Options.LoadPage per call) and follows the feed. A
+// server calls it before it listens; otherwise Run starts the load. Until
+// one of them has, Verify and Ready answer ErrStale.
 func (s *Service) Load(ctx context.Context) error { return s.feed.loadNow(ctx) }
+
+// LoadAll loads the whole replica before it returns: Load, then every page
+// and the feed, for callers that want every key in memory before they go
+// on (benchmarks, tests). Its calls are bounded one by one, not as a
+// whole.
+func (s *Service) LoadAll(ctx context.Context) error {
+	if err := s.Load(ctx); err != nil {
+		return err
+	}
+	for !s.rep.isComplete() {
+		if err := s.feed.pull(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Run follows the key feed, flushes last-use times and prunes old events
 // until ctx ends; then it flushes once more and returns, after every
@@ -167,13 +218,16 @@ type Stats struct {
 	Seq           int64     // the feed position: every event up to it is applied
 	LastSync      time.Time // when the replica was last known to match the store (the Unix epoch: never)
 	Notifications uint64    // change notifications received from the store
+	Loaded        bool      // the replica holds every live key (false while a first load reads its pages)
+	Loads         uint64    // loads completed: the first, and one after each lost notification connection, pruned or rewound feed
+	Bytes         int       // memory held by the replica's tables, about 100 bytes per key
 }
 
 // Stats returns the replica's current Stats. It takes the replica's read
 // lock briefly; it is meant for a metrics scrape, not the hot path.
 func (s *Service) Stats() Stats {
 	return Stats{Keys: s.rep.size(), Seq: s.rep.position(), LastSync: s.feed.lastSync(),
-		Notifications: s.feed.heard.Load()}
+		Notifications: s.feed.heard.Load(), Loaded: s.rep.isComplete(), Loads: s.feed.loads.Load(), Bytes: s.rep.bytes()}
 }
 
 // pruneEvents drops the events older than the retention: a replica that

@@ -37,7 +37,7 @@ func TestVerify_AnswersTheOwnerFromMemoryWithoutAllocating(t *testing.T) {
 		t.Errorf("CreateAccount's key: wallet %q, want %q", issued.WalletAddress, addr)
 	}
 	s := New(st, Options{Env: apikey.Live, Logger: log})
-	if err := s.Load(ctx); err != nil {
+	if err := s.LoadAll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	raw := issued.Key.String()

@@ -128,6 +128,15 @@ func (m *Metrics) Keys(ks *keys.Service) {
 	m.keysOnce.Do(func() { m.reg.MustRegister(replicaCollector{ks}) })
 }
 
+// Sessions exposes espresso_sessions, the live sessions in this node's
+// memory, read from count at each scrape. Call it once.
+func (m *Metrics) Sessions(count func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "espresso_sessions",
+		Help: "Live sign-in sessions in this node's memory (expired ones linger up to a few seconds).",
+	}, func() float64 { return float64(count()) }))
+}
+
 // Route returns the request counter of one route, by status. Resolve it
 // once per route, when the routes are built: counting is then one atomic
 // add. Asking twice for the same route returns the same counter.
@@ -196,6 +205,10 @@ var (
 		"Seconds since the replica was last known to match the database (keys are refused with 503 past --max-staleness).", nil, nil)
 	feedNotificationsDesc = prometheus.NewDesc("espresso_feed_notifications_total",
 		"Change notifications received from the database (PostgreSQL LISTEN; always 0 on SQLite, which is polled).", nil, nil)
+	replicaBytesDesc = prometheus.NewDesc("espresso_replica_bytes",
+		"Memory held by this node's key replica (its tables; about 100 bytes per live key).", nil, nil)
+	replicaLoadedDesc = prometheus.NewDesc("espresso_replica_loaded",
+		"1 once the replica holds every live key; 0 while it loads (keys not loaded yet are looked up in the database).", nil, nil)
 )
 
 func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -203,6 +216,8 @@ func (c replicaCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- feedPositionDesc
 	ch <- feedStalenessDesc
 	ch <- feedNotificationsDesc
+	ch <- replicaBytesDesc
+	ch <- replicaLoadedDesc
 }
 
 func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
@@ -211,4 +226,10 @@ func (c replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(feedPositionDesc, prometheus.GaugeValue, float64(s.Seq))
 	ch <- prometheus.MustNewConstMetric(feedStalenessDesc, prometheus.GaugeValue, max(0, time.Since(s.LastSync).Seconds()))
 	ch <- prometheus.MustNewConstMetric(feedNotificationsDesc, prometheus.CounterValue, float64(s.Notifications))
+	ch <- prometheus.MustNewConstMetric(replicaBytesDesc, prometheus.GaugeValue, float64(s.Bytes))
+	loaded := 0.0
+	if s.Loaded {
+		loaded = 1
+	}
+	ch <- prometheus.MustNewConstMetric(replicaLoadedDesc, prometheus.GaugeValue, loaded)
 }

@@ -1,8 +1,13 @@
 // Package sessions signs wallets in. It hands out a challenge for a Cardano
-// wallet to sign (CIP-30 signData), checks the signed proof, and issues and
-// verifies the short-lived session tokens (JWT, HS256) a sign-in yields.
-// It also keeps the tokens' signing secret (Secret) and prunes the used
-// nonces that sign-ins record.
+// wallet to sign (CIP-30 signData), checks the signed proof, starts a
+// server-side session and issues the short-lived token (JWT, HS256) that
+// carries the session's id. A token is valid only while its session lives:
+// sessions end at sign-out, at "sign out everywhere", when the account is
+// deleted, at their expiry and at the maximum lifetime. Token checks read
+// a set of live sessions in memory, kept in step with the store's feed by
+// the key follower (package keys), so they never touch storage. It also
+// keeps the tokens' signing secret (Secret), writes back sessions' last
+// use, and prunes used nonces and dead sessions.
 package sessions
 
 import (
@@ -13,6 +18,8 @@ import (
 	"net/url"
 	"time"
 
+	"sync"
+
 	"github.com/espresso-auth/espresso"
 	"github.com/espresso-auth/espresso/internal/clock"
 	"github.com/espresso-auth/espresso/store"
@@ -22,8 +29,25 @@ import (
 // Store is what sign-in needs from storage; every storage backend provides
 // it. Its methods keep the meaning and errors documented in package store.
 type Store interface {
-	SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time, onboard *store.OperationKey) (acct store.Account, created bool, err error)
+	SignInSession(ctx context.Context, wallet, nonce string, expiresAt time.Time, onboard *store.OperationKey, sess store.NewSession) (store.SignedIn, error)
+	EndSession(ctx context.Context, accountID string, hash store.SessionHash) (store.Session, []store.Event, error)
+	EndSessions(ctx context.Context, accountID string) ([]store.Session, []store.Event, error)
+	Sessions(ctx context.Context, accountID string) ([]store.Session, error)
+	LiveSessions(ctx context.Context) ([]store.Session, error)
+	RecordSessionUse(ctx context.Context, uses map[store.SessionHash]time.Time) error
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 	PruneNonces(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Feed is the follower of the store's feed that delivers session events to
+// a Service (through Apply and Reload): package keys' Service.
+type Feed interface {
+	// CatchUp returns once every event committed before the call has been
+	// delivered, or with an error if the feed cannot be read.
+	CatchUp(ctx context.Context) error
+	// Fresh returns an error (Unavailable) while what was delivered cannot
+	// be trusted: the feed has been unreadable for too long.
+	Fresh() error
 }
 
 // Options configure a Service. Zero values take the documented defaults.
@@ -33,7 +57,18 @@ type Options struct {
 	// challenge. Required: an absolute http(s) URL.
 	PublicURL string
 	// TokenTTL is how long a session token is valid. Required: positive.
-	TokenTTL      time.Duration
+	TokenTTL time.Duration
+	// MaxLifetime bounds every session, whatever its token's exp says:
+	// tokens are refused once their session is that old, even if the
+	// lifetime was lowered after they were issued. Default 24 h.
+	MaxLifetime time.Duration
+	// Feed, if set, is asked to catch up when a token names a session this
+	// node does not know (it may have started on another node a moment
+	// ago), and whether the set of live sessions is fresh. Without it the
+	// set holds only what Apply and Reload give it and this Service's own
+	// sign-ins.
+	Feed          Feed
+	FlushInterval time.Duration // how often sessions' last use is written; default 5 s
 	ChallengeTTL  time.Duration // how long a challenge may be answered; default 5 min
 	PruneInterval time.Duration // how often used nonces are pruned; default 1 h
 	Clock         clock.Clock   // default the system clock
@@ -48,6 +83,10 @@ type Service struct {
 	tokens *tokens
 	domain string
 	macKey []byte // authenticates challenges' nonces
+	live   *liveSet
+
+	usedMu sync.Mutex
+	used   []*live // sessions whose dirty flag is set
 }
 
 // The configuration errors of New, all of kind Invalid.
@@ -64,25 +103,15 @@ var (
 // as many bytes as its output.
 const MinSecretLen = 32
 
-// CheckSecret returns ErrShortSecret for a secret New would refuse: the one
-// place that knows what a token secret must be, so that serve can refuse a
-// bad one before it touches any data.
-func CheckSecret(secret []byte) error {
-	if len(secret) < MinSecretLen {
-		return ErrShortSecret
-	}
-	return nil
-}
-
 // New returns a Service over st signing tokens with secret. It does no I/O.
 // Errors: ErrShortSecret (secret under MinSecretLen bytes), ErrTokenTTL (a
 // token lifetime that is not positive, or a negative challenge lifetime),
 // ErrPublicURL.
 func New(st Store, secret []byte, opts Options) (*Service, error) {
-	if err := CheckSecret(secret); err != nil {
-		return nil, err
+	if len(secret) < MinSecretLen {
+		return nil, ErrShortSecret
 	}
-	if opts.TokenTTL <= 0 || opts.ChallengeTTL < 0 {
+	if opts.TokenTTL <= 0 || opts.ChallengeTTL < 0 || opts.MaxLifetime < 0 {
 		return nil, ErrTokenTTL
 	}
 	u, err := url.Parse(opts.PublicURL)
@@ -95,6 +124,12 @@ func New(st Store, secret []byte, opts Options) (*Service, error) {
 	if opts.PruneInterval <= 0 {
 		opts.PruneInterval = time.Hour
 	}
+	if opts.MaxLifetime == 0 {
+		opts.MaxLifetime = 24 * time.Hour
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 5 * time.Second
+	}
 	if opts.Clock == nil {
 		opts.Clock = clock.Real()
 	}
@@ -105,25 +140,32 @@ func New(st Store, secret []byte, opts Options) (*Service, error) {
 	// secret, so every server sharing it accepts the others' challenges.
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("espresso sign-in challenge key v1"))
-	return &Service{st: st, opts: opts, tokens: newTokens(secret, opts.TokenTTL, opts.Clock.Now),
-		domain: u.Host, macKey: mac.Sum(nil)}, nil
+	return &Service{st: st, opts: opts, tokens: newTokens(secret, opts.PublicURL, opts.Network.String(), opts.Clock.Now),
+		domain: u.Host, macKey: mac.Sum(nil), live: newLiveSet()}, nil
 }
 
-// VerifyToken checks a session token's signature (HS256 only: "none" and
-// every other algorithm are refused), expiry and claims. Every failure is
-// espresso.ErrUnauthorized; the reason is not told.
-func (s *Service) VerifyToken(token string) (Claims, error) { return s.tokens.verify(token) }
-
-// Run prunes used nonces that have expired, every Options.PruneInterval,
-// until ctx ends, and returns only then.
+// Run prunes used nonces and dead sessions every Options.PruneInterval,
+// and writes sessions' last use every Options.FlushInterval, until ctx
+// ends; then it writes last use once more and returns, after every
+// goroutine it started has ended.
 func (s *Service) Run(ctx context.Context) {
-	clock.Every(ctx, s.opts.Clock, s.opts.PruneInterval, s.pruneNonces)
+	var wg sync.WaitGroup
+	wg.Go(func() { clock.Every(ctx, s.opts.Clock, s.opts.PruneInterval, s.prune) })
+	wg.Go(func() { clock.Every(ctx, s.opts.Clock, s.opts.FlushInterval, s.flushUsage) })
+	wg.Wait()
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	s.flushUsage(final)
 }
 
-// pruneNonces forgets used nonces that have expired: they can no longer be
-// presented anyway.
-func (s *Service) pruneNonces(ctx context.Context) {
-	if _, err := s.st.PruneNonces(ctx, s.opts.Clock.Now()); err != nil {
+// prune forgets used nonces that have expired (they can no longer be
+// presented anyway) and sessions that have expired or ended.
+func (s *Service) prune(ctx context.Context) {
+	now := s.opts.Clock.Now()
+	if _, err := s.st.PruneNonces(ctx, now); err != nil {
 		s.opts.Logger.Warn("pruning sign-in nonces failed", "err", err)
+	}
+	if _, err := s.st.PruneSessions(ctx, now); err != nil {
+		s.opts.Logger.Warn("pruning sessions failed", "err", err)
 	}
 }

@@ -142,18 +142,28 @@ func (s *Service) SignIn(ctx context.Context, p Proof) (Session, error) {
 	if err := wallet.VerifySignData(a, s.opts.Network, []byte(msg), p.Signature, p.Key); err != nil {
 		return Session{}, espresso.ErrUnauthorized
 	}
-	acct, created, err := s.st.SignIn(ctx, a.String(), p.Nonce, expires, p.Onboarding)
+	id, err := newSessionID()
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.opts.Clock.Now()
+	exp := now.Add(min(s.opts.TokenTTL, s.opts.MaxLifetime)).Truncate(time.Second)
+	in, err := s.st.SignInSession(ctx, a.String(), p.Nonce, expires, p.Onboarding, store.NewSession{Hash: hashID(id), ExpiresAt: exp})
 	if errors.Is(err, store.ErrNonceUsed) {
 		return Session{}, espresso.ErrUnauthorized
 	}
 	if err != nil {
 		return Session{}, err
 	}
-	token, exp, err := s.tokens.issue(acct.ID, acct.WalletAddress)
+	// Known here at once: the token works on this node as soon as it is
+	// answered, and on the others after a catch-up at worst.
+	s.live.apply(in.Events)
+	acct := in.Account
+	token, err := s.tokens.issue(id, acct.ID, acct.WalletAddress, now.Truncate(time.Second), exp)
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{AccountID: acct.ID, Token: token, ExpiresAt: exp, FirstTime: created, OnboardingReady: acct.Onboarded}, nil
+	return Session{AccountID: acct.ID, Token: token, ExpiresAt: exp, FirstTime: in.Created, OnboardingReady: acct.Onboarded}, nil
 }
 
 // openNonce checks a nonce's MAC against the address and network and

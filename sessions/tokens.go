@@ -1,8 +1,6 @@
 package sessions
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -14,18 +12,21 @@ import (
 const maxTokenLen = 4 << 10
 
 // tokens issues and verifies the session tokens (JWT, HS256, as the
-// platform uses) a wallet sign-in yields.
+// platform uses) a wallet sign-in yields. A token names its issuer (the
+// server's public URL) and audience (the network), so that two servers
+// sharing a secret still refuse each other's tokens.
 type tokens struct {
-	secret []byte
-	ttl    time.Duration
-	now    func() time.Time
+	secret   []byte
+	issuer   string
+	audience string
+	now      func() time.Time
 }
 
 // Claims are what a verified token says.
 type Claims struct {
 	AccountID string
 	Wallet    string // the sub claim
-	ID        string // jti
+	ID        string // jti: the session's id
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
@@ -35,35 +36,33 @@ type jwtClaims struct {
 	jwt.RegisteredClaims
 }
 
-func newTokens(secret []byte, ttl time.Duration, now func() time.Time) *tokens {
-	return &tokens{secret: secret, ttl: ttl, now: now}
+func newTokens(secret []byte, issuer, audience string, now func() time.Time) *tokens {
+	return &tokens{secret: secret, issuer: issuer, audience: audience, now: now}
 }
 
-// issue returns a token for the account of wallet, and when it expires.
-func (t *tokens) issue(accountID, wallet string) (string, time.Time, error) {
-	var jti [16]byte
-	if _, err := rand.Read(jti[:]); err != nil {
-		return "", time.Time{}, espresso.Wrap(espresso.Internal, err, "sessions: token id")
-	}
-	now := t.now().Truncate(time.Second)
-	exp := now.Add(t.ttl)
+// issue returns a token for the session id of the account of wallet,
+// issued at iat and expiring at exp.
+func (t *tokens) issue(id, accountID, wallet string, iat, exp time.Time) (string, error) {
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{
 		AccountID: accountID,
 		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Audience:  jwt.ClaimStrings{t.audience},
 			Subject:   wallet,
-			ID:        hex.EncodeToString(jti[:]),
-			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        id,
+			IssuedAt:  jwt.NewNumericDate(iat),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	})
 	s, err := tok.SignedString(t.secret)
 	if err != nil {
-		return "", time.Time{}, espresso.Wrap(espresso.Internal, err, "sessions: signing a token")
+		return "", espresso.Wrap(espresso.Internal, err, "sessions: signing a token")
 	}
-	return s, exp, nil
+	return s, nil
 }
 
-// verify checks a token (see Service.VerifyToken).
+// verify checks a token's signature, expiry, issuer and audience; not its
+// session (see Service.VerifyToken).
 func (t *tokens) verify(token string) (Claims, error) {
 	if len(token) > maxTokenLen {
 		return Claims{}, espresso.ErrUnauthorized
@@ -73,6 +72,8 @@ func (t *tokens) verify(token string) (Claims, error) {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		jwt.WithIssuer(t.issuer),
+		jwt.WithAudience(t.audience),
 		jwt.WithTimeFunc(t.now),
 		jwt.WithStrictDecoding(),
 	)

@@ -19,8 +19,27 @@ import (
 
 const secret = "a test secret of thirty-two bytes"
 
+const (
+	testIssuer   = "https://api.example.test"
+	testAudience = "mainnet"
+)
+
 func newTestTokens(now func() time.Time) *tokens {
-	return newTokens([]byte(secret), time.Hour, now)
+	return newTokens([]byte(secret), testIssuer, testAudience, now)
+}
+
+// issueAt issues a token for a fresh session id, valid for an hour from now.
+func issueAt(t testing.TB, tk *tokens, now time.Time) (string, time.Time) {
+	t.Helper()
+	id, err := newSessionID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tk.issue(id, "acct-1", "addr1xyz", now, now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, now.Add(time.Hour)
 }
 
 // forge signs arbitrary header and claims with HMAC-SHA-256 and the test
@@ -39,13 +58,7 @@ func forge(header, claims map[string]any, key []byte) string {
 func TestTokens_IssuedTokensVerifyWithTheirClaims(t *testing.T) {
 	now := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
 	tk := newTestTokens(func() time.Time { return now })
-	tok, exp, err := tk.issue("acct-1", "addr1xyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !exp.Equal(now.Add(time.Hour)) {
-		t.Errorf("expires %v", exp)
-	}
+	tok, exp := issueAt(t, tk, now)
 	c, err := tk.verify(tok)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +66,7 @@ func TestTokens_IssuedTokensVerifyWithTheirClaims(t *testing.T) {
 	if c.AccountID != "acct-1" || c.Wallet != "addr1xyz" || len(c.ID) != 32 || !c.IssuedAt.Equal(now) || !c.ExpiresAt.Equal(exp) {
 		t.Errorf("claims %+v", c)
 	}
-	other, _, _ := tk.issue("acct-1", "addr1xyz")
+	other, _ := issueAt(t, tk, now)
 	if other == tok {
 		t.Error("two tokens share a jti")
 	}
@@ -63,11 +76,22 @@ func TestTokens_RefuseEveryTokenTheyDidNotIssueAsIs(t *testing.T) {
 	now := time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC)
 	clock := now
 	tk := newTestTokens(func() time.Time { return clock })
-	good, _, err := tk.issue("acct-1", "addr1xyz")
-	if err != nil {
-		t.Fatal(err)
+	good, _ := issueAt(t, tk, now)
+	claims := map[string]any{"account_id": "acct-1", "sub": "addr1xyz", "jti": "j", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"iss": testIssuer, "aud": testAudience}
+	with := func(k string, v any) map[string]any {
+		c := map[string]any{k: v}
+		for kk, vv := range claims {
+			if kk != k {
+				c[kk] = vv
+			}
+		}
+		return c
 	}
-	claims := map[string]any{"account_id": "acct-1", "sub": "addr1xyz", "jti": "j", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	hs256 := map[string]any{"alg": "HS256", "typ": "JWT"}
+	if _, err := tk.verify(forge(hs256, claims, []byte(secret))); err != nil {
+		t.Fatalf("the forged claims as they are: %v (the cases below would prove nothing)", err)
+	}
 	without := func(k string) map[string]any {
 		c := map[string]any{}
 		for kk, v := range claims {
@@ -94,6 +118,11 @@ func TestTokens_RefuseEveryTokenTheyDidNotIssueAsIs(t *testing.T) {
 		"no sub":                forge(map[string]any{"alg": "HS256", "typ": "JWT"}, without("sub"), []byte(secret)),
 		"no jti":                forge(map[string]any{"alg": "HS256", "typ": "JWT"}, without("jti"), []byte(secret)),
 		"no iat":                forge(map[string]any{"alg": "HS256", "typ": "JWT"}, without("iat"), []byte(secret)),
+		"no iss":                forge(hs256, without("iss"), []byte(secret)),
+		"another issuer":        forge(hs256, with("iss", "https://testnet.example.test"), []byte(secret)),
+		"no aud":                forge(hs256, without("aud"), []byte(secret)),
+		"another network":       forge(hs256, with("aud", "testnet"), []byte(secret)),
+		"another network among": forge(hs256, with("aud", []string{"testnet", "preprod"}), []byte(secret)),
 		"issued in the future":  forge(map[string]any{"alg": "HS256", "typ": "JWT"}, map[string]any{"account_id": "a", "sub": "s", "jti": "j", "iat": now.Add(time.Hour).Unix(), "exp": now.Add(2 * time.Hour).Unix()}, []byte(secret)),
 		"5 KB":                  good + strings.Repeat("A", 5<<10),
 		"bearer prefix inside":  "Bearer " + good,

@@ -97,10 +97,23 @@ func accountByID(ctx context.Context, r Reader, id string) (Account, error) {
 // a later one changes nothing). One transaction: of concurrent calls with
 // the same nonce exactly one succeeds, the others get ErrNonceUsed and
 // change nothing; of concurrent calls for one new wallet exactly one
-// creates the account and the others return it.
+// creates the account and the others return it. It starts no session: see
+// SignInSession.
 func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time.Time, onboard *OperationKey) (acct Account, created bool, err error) {
-	err = s.write(ctx, "sign in", RowTx, func(ctx context.Context, tx Tx, now time.Time) error {
-		acct, created = Account{}, false
+	in, err := s.signIn(ctx, wallet, nonce, expiresAt, onboard, nil)
+	return in.Account, in.Created, err
+}
+
+// signIn is SignIn and SignInSession: with sess set it also starts that
+// session, recording its SessionStarted event, in the same transaction.
+func (s *Store) signIn(ctx context.Context, wallet, nonce string, expiresAt time.Time, onboard *OperationKey, sess *NewSession) (SignedIn, error) {
+	kind := RowTx
+	if sess != nil {
+		kind = FeedTx
+	}
+	var in SignedIn
+	err := s.write(ctx, "sign in", kind, func(ctx context.Context, tx Tx, now time.Time) error {
+		in = SignedIn{}
 		recorded, err := tx.UseNonce(ctx, nonce, stored(expiresAt))
 		if err != nil {
 			return err
@@ -120,13 +133,22 @@ func (s *Store) SignIn(ctx context.Context, wallet, nonce string, expiresAt time
 			// either way the account has an operation key now.
 			a.Onboarded = true
 		}
-		acct, created = a, isNew
-		return nil
+		in.Account, in.Created = a, isNew
+		if sess == nil {
+			return nil
+		}
+		in.Session = Session{Hash: sess.Hash, AccountID: a.ID, CreatedAt: now, ExpiresAt: stored(sess.ExpiresAt)}
+		if err := tx.InsertSession(ctx, in.Session); err != nil {
+			return err
+		}
+		ev, err := recordSession(ctx, tx, SessionStarted, in.Session, now)
+		in.Events = []Event{ev}
+		return err
 	})
 	if err != nil {
-		return Account{}, false, err
+		return SignedIn{}, err
 	}
-	return acct, created, nil
+	return in, nil
 }
 
 // accountOfWallet returns the account of wallet, creating it (isNew) if it

@@ -58,6 +58,13 @@ type Watcher interface {
 	Watch(ctx context.Context, notify func(missed bool))
 }
 
+// Marker is implemented by drivers that can tell cheaply, without reading
+// the feed, whether anything may have been committed since an earlier
+// moment; see Store.FeedMark, which has the same contract.
+type Marker interface {
+	FeedMark(ctx context.Context, sync bool) (mark uint64, ok bool)
+}
+
 // TxKind says what a write transaction does, and so which lock the driver
 // takes before the transaction's first statement.
 type TxKind uint8
@@ -93,6 +100,19 @@ type Reader interface {
 	// event ever recorded (pruned or not, 0 if none), as of one state of the
 	// database.
 	Snapshot(ctx context.Context) (keys []Key, seq int64, err error)
+	// LastSeq returns the seq of the last event ever recorded (pruned or
+	// not, 0 if none).
+	LastSeq(ctx context.Context) (int64, error)
+	// LiveKeysAfter returns up to limit (>= 1) keys that are not revoked,
+	// of the accounts whose id sorts after afterAccount, in account id
+	// order (the database's order for text, the same in every call), as of
+	// one state of the database. It is one bounded
+	// page of a snapshot: it must use an index on the live keys' account
+	// ids, never read all keys.
+	LiveKeysAfter(ctx context.Context, afterAccount string, limit int) ([]Key, error)
+	// LiveKeyByHash returns the key with hash h if it is not revoked, with
+	// an indexed lookup.
+	LiveKeyByHash(ctx context.Context, h apikey.Hash) (k Key, found bool, err error)
 	// Events returns the pruning horizon (every event with a seq up to it
 	// has been pruned) and up to limit (>= 0) events with Seq > after, in
 	// Seq order, both as of one state of the database. Events do not carry
@@ -106,6 +126,12 @@ type Reader interface {
 	Setting(ctx context.Context, name string) (value []byte, found bool, err error)
 	// SpotAccount returns the account's spot account.
 	SpotAccount(ctx context.Context, accountID string) (a SpotAccount, found bool, err error)
+	// LiveSessions returns every session that is not ended and expires
+	// after now.
+	LiveSessions(ctx context.Context, now time.Time) ([]Session, error)
+	// AccountSessions returns the account's sessions that are not ended
+	// and expire after now, newest (CreatedAt) first.
+	AccountSessions(ctx context.Context, accountID string, now time.Time) ([]Session, error)
 	// AppliedMigrations returns the versions recorded as applied, none when
 	// the database has no migrations table; it creates nothing.
 	AppliedMigrations(ctx context.Context) ([]int64, error)
@@ -162,6 +188,26 @@ type Tx interface {
 	// SetEncryptedOperationKey replaces the blob of the account's spot
 	// account, and sets its UpdatedAt to at, if it has one.
 	SetEncryptedOperationKey(ctx context.Context, accountID, encrypted string, at time.Time) (updated bool, err error)
+	// InsertSession stores s (not ended, never used); its account must
+	// exist and its hash must be new.
+	InsertSession(ctx context.Context, s Session) error
+	// EndSession sets EndedAt to at on the account's session with hash, if
+	// it is not ended and expires after at, and returns it as ended.
+	EndSession(ctx context.Context, accountID string, hash SessionHash, at time.Time) (s Session, ended bool, err error)
+	// EndAccountSessions does what EndSession does to every session of the
+	// account that is live at at, and returns them as ended.
+	EndAccountSessions(ctx context.Context, accountID string, at time.Time) ([]Session, error)
+	// RecordSessionUse raises each live session's last use to its
+	// SessionUse's time, never lowering it, in the order given; unknown and
+	// ended sessions are skipped.
+	RecordSessionUse(ctx context.Context, uses []SessionUse) error
+	// DeleteSessionsBefore deletes the sessions that expired or ended
+	// before t and returns how many it deleted.
+	DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error)
+	// DeleteAccount deletes the account and every row that refers to it:
+	// its keys (live or not), sessions and spot account. It reports
+	// whether the account existed.
+	DeleteAccount(ctx context.Context, accountID string) (deleted bool, err error)
 	// ApplyMigration runs m's SQL and records m as applied at the given
 	// time, creating the table that records migrations if it does not
 	// exist. Only in a SchemaTx.

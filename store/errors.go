@@ -19,4 +19,9 @@ var (
 	// client could act on, so it has no kind: it must be handled (by
 	// reloading a snapshot), and if it ever leaked it would be a 500.
 	ErrFeedTruncated = errors.New("store: the key feed was pruned past the reader's position")
+	// ErrFeedRewound is a signal to the feed's reader, like
+	// ErrFeedTruncated: the feed ends before the reader's position, so the
+	// database has gone back to an earlier state (a restore) and the reader
+	// holds changes it no longer has. It must start again from scratch.
+	ErrFeedRewound = errors.New("store: the key feed ends before the reader's position")
 )

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
@@ -61,10 +62,14 @@ type NewKey struct {
 // EventKind says what happened to a key.
 type EventKind uint8
 
-// The kinds of key event.
+// The kinds of event. The feed carries sessions' starts and ends too, so
+// that every node's set of live sessions follows it as its key replica
+// does.
 const (
-	KeyIssued  EventKind = iota + 1 // the key became the account's live key
-	KeyRevoked                      // the key stopped being valid, forever
+	KeyIssued      EventKind = iota + 1 // the key became the account's live key
+	KeyRevoked                          // the key stopped being valid, forever
+	SessionStarted                      // a sign-in started the session (Event.Session)
+	SessionEnded                        // the session stopped being valid, forever (Event.Session, EndedAt set)
 )
 
 func (k EventKind) String() string {
@@ -73,16 +78,62 @@ func (k EventKind) String() string {
 		return "issued"
 	case KeyRevoked:
 		return "revoked"
+	case SessionStarted:
+		return "session started"
+	case SessionEnded:
+		return "session ended"
 	}
 	return "unknown"
 }
+
+// IsSession reports whether an event of kind k is about a session (its
+// Session is set) rather than a key.
+func (k EventKind) IsSession() bool { return k == SessionStarted || k == SessionEnded }
 
 // Event is one entry of the key feed. Seq is strictly increasing in commit
 // order across every process that writes to the same database, so a reader
 // that has applied every event up to Seq n and then reads events after n
 // misses nothing.
 type Event struct {
-	Seq  int64
-	Kind EventKind
-	Key  Key // for KeyRevoked, RevokedAt is set
+	Seq     int64
+	Kind    EventKind
+	Key     Key     // for KeyRevoked, RevokedAt is set; zero in a session event
+	Session Session // for a session event only; never carries LastUsedAt
+}
+
+// SessionHash is the SHA-256 of a session's id: all storage keeps of it, so
+// that reading the database yields no id a token could carry.
+type SessionHash [32]byte
+
+// Session is a signed-in session as stored.
+type Session struct {
+	Hash       SessionHash
+	AccountID  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // it is not valid from then on
+	LastUsedAt time.Time // zero: never used (as far as storage knows)
+	EndedAt    time.Time // zero: not ended
+}
+
+// NewSession is what a Store needs to record a session at sign-in.
+type NewSession struct {
+	Hash      SessionHash
+	ExpiresAt time.Time
+}
+
+// SessionUse is one session's last use, for RecordSessionUse.
+type SessionUse struct {
+	Hash SessionHash
+	At   time.Time
+}
+
+// CopyHash copies a hash read from a database column into h, refusing a
+// stored value of the wrong length: drivers read key and session hashes
+// alike.
+func CopyHash[H ~[32]byte](h *H, stored []byte) error {
+	if len(stored) != len(*h) {
+		return fmt.Errorf("a stored hash is %d bytes long, not %d", len(stored), len(*h))
+	}
+	copy((*h)[:], stored)
+	return nil
 }

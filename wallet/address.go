@@ -335,3 +335,25 @@ func blake2b224(b []byte) [hashLen]byte {
 	d.Sum(h[:0])
 	return h
 }
+
+// AddressFromBytes returns the Address whose raw bytes (header included, as
+// Bytes returns them) are raw, checked as ParseAddress checks the text: a
+// compact form to keep in memory and turn back into text when needed.
+// Every failure is ErrInvalidAddress.
+func AddressFromBytes(raw []byte) (Address, error) {
+	if len(raw) == 0 {
+		return Address{}, fmt.Errorf("%w: %w", ErrInvalidAddress, errEmpty)
+	}
+	t, n := AddressType(raw[0]>>4), Network(raw[0]&0x0f)
+	if !n.valid() {
+		return Address{}, fmt.Errorf("%w: %w %d", ErrInvalidAddress, errNetworkID, n)
+	}
+	if err := checkLength(t, raw[headerLen:]); err != nil {
+		return Address{}, fmt.Errorf("%w: %s: %w", ErrInvalidAddress, t, err)
+	}
+	data, err := convertBits(raw, 8, 5, true)
+	if err != nil {
+		return Address{}, fmt.Errorf("%w: %w", ErrInvalidAddress, err)
+	}
+	return Address{raw: string(raw), text: bech32Encode(hrpFor(t, n), data)}, nil
+}

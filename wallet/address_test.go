@@ -332,3 +332,29 @@ func TestAddress_BytesIsACopy(t *testing.T) {
 		t.Fatal("Bytes exposed internal storage")
 	}
 }
+
+func TestAddressFromBytes_GivesBackEveryCIP19VectorAndRefusesBadBytes(t *testing.T) {
+	for _, v := range cip19Vectors {
+		raw, err := hex.DecodeString(v.rawHex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := AddressFromBytes(raw)
+		if err != nil || a.String() != v.text || a.Type() != v.typ || a.Network() != v.net {
+			t.Errorf("AddressFromBytes(%s) = %q, %v; want %q", v.rawHex, a, err, v.text)
+		}
+	}
+	enterprise, _ := hex.DecodeString(cip19Vectors[6].rawHex)
+	for name, raw := range map[string][]byte{
+		"empty":           nil,
+		"header only":     enterprise[:1],
+		"short":           enterprise[:len(enterprise)-1],
+		"long":            append(append([]byte{}, enterprise...), 0),
+		"unknown network": append([]byte{0x62}, enterprise[1:]...),
+		"unknown type":    append([]byte{0x91}, enterprise[1:]...),
+	} {
+		if a, err := AddressFromBytes(raw); !errors.Is(err, ErrInvalidAddress) {
+			t.Errorf("%s: AddressFromBytes = %q, %v; want ErrInvalidAddress", name, a, err)
+		}
+	}
+}

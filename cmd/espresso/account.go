@@ -129,3 +129,58 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
+
+type sessionsRevokedOutput struct {
+	AccountID     string `json:"account_id"`
+	WalletAddress string `json:"wallet_address"`
+	Ended         int    `json:"ended"`
+}
+
+// sessionRevoke ends every session of the wallet's account. Running
+// servers learn of it from the feed, as of a key revocation.
+func sessionRevoke(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+	_, addr, st, err := operatorCommand(ctx, "session revoke", false, args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acct, err := account(ctx, st, addr)
+	if err != nil {
+		return err
+	}
+	ended, _, err := st.EndSessions(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, sessionsRevokedOutput{acct.ID, acct.WalletAddress, len(ended)})
+}
+
+type accountDeletedOutput struct {
+	AccountID     string  `json:"account_id"`
+	WalletAddress string  `json:"wallet_address"`
+	MaskedKey     *string `json:"masked_key"` // the key revoked; null if it had none
+	EndedSessions int     `json:"ended_sessions"`
+}
+
+// accountDelete erases the wallet's account: its key revoked and its
+// sessions ended, with events every running server follows, then the
+// account, its wallet address, keys, sessions and spot account removed.
+func accountDelete(ctx context.Context, args []string, getenv func(string) string, _ io.Reader, stdout, stderr io.Writer) error {
+	_, addr, st, err := operatorCommand(ctx, "account delete", false, args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	del, err := st.DeleteAccount(ctx, addr)
+	if errors.Is(err, espresso.ErrUserNotFound) {
+		return fmt.Errorf("%s has no account", addr)
+	}
+	if err != nil {
+		return err
+	}
+	out := accountDeletedOutput{AccountID: del.Account.ID, WalletAddress: del.Account.WalletAddress, EndedSessions: len(del.Ended)}
+	if del.Key.Masked != "" {
+		out.MaskedKey = &del.Key.Masked
+	}
+	return printJSON(stdout, out)
+}

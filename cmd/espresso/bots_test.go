@@ -104,7 +104,7 @@ func (c apiCaller) signIn(priv ed25519.PrivateKey, extra map[string]any) map[str
 	return out
 }
 
-// botFlow is the flow of the README's "Bots with the platform's clients":
+// botFlow is the flow of docs/clients.md's "A bot's start, step by step":
 // 1. the owner signs in with the wallet; 2. onboards an operation key made
 // by the CLI; 3. makes an API key; 4. a bot holding only the API key and
 // the password loads the operation key and opens it; 5. the key is
@@ -173,7 +173,7 @@ func botFlow(t *testing.T, c apiCaller, dir string) (key, token string) {
 	return key, token
 }
 
-// TestBots_ThePlatformsFlowWorksWithTheCLI is the README's bot flow on the
+// TestBots_ThePlatformsFlowWorksWithTheCLI is docs/clients.md's bot flow on the
 // served binary's code, every request checked against the OpenAPI
 // document.
 func TestBots_ThePlatformsFlowWorksWithTheCLI(t *testing.T) {
@@ -256,6 +256,10 @@ func TestOpenAPI_EveryRouteIsExercisedAndMatchesTheDocument(t *testing.T) {
 		{"a gateway's check of the key", "GET", "/auth/verify", key, "", nil, 200, 0},
 		{"a gateway's check of the token", "POST", "/auth/verify", "", token, nil, 200, 0},
 		{"a gateway's check without a credential", "GET", "/auth/verify", "", "", nil, 401, 4010},
+		{"the sessions with the token", "GET", "/accounts/sessions", "", token, nil, 200, 0},
+		{"a key-only sign-out", "POST", "/accounts/signout", key, "", nil, 403, 4031},
+		{"signing out everywhere with the key", "DELETE", "/accounts/sessions", key, "", nil, 200, 0},
+		{"a token after signing out everywhere", "GET", "/accounts/sessions", "", token, nil, 401, 4010},
 		{"the key's revocation", "DELETE", "/accounts/api-key", key, "", nil, 200, 0},
 		{"a malformed challenge", "POST", "/accounts/signin/challenge", "", "", map[string]any{"wallet_address": "nope"}, 400, 4000},
 		{"a failed proof", "POST", "/accounts/signin", "", "", map[string]any{"wallet_address": "addr1", "nonce": "n", "signature": "s", "key": "k"}, 401, 4010},
@@ -267,9 +271,12 @@ func TestOpenAPI_EveryRouteIsExercisedAndMatchesTheDocument(t *testing.T) {
 	}
 	// A later sign-in carrying an operation key: the account has one, so
 	// it is ignored.
-	if again := c.signIn(priv, create); again["is_onboarding_ready"] != true {
+	again := c.signIn(priv, create)
+	if again["is_onboarding_ready"] != true {
 		t.Errorf("a later onboarding sign-in: %v", again)
 	}
+	status, out := c.do("POST", "/accounts/signout", "", again["token"].(string), nil)
+	c.want("signing out", status, out, 204, 0)
 	status, raw := c.raw("GET", "/accounts/nope", "", "", nil)
 	if status != 404 {
 		t.Errorf("an unknown path: %d %s", status, raw)

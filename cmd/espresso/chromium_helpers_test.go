@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -164,6 +165,18 @@ type tab struct {
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
+	sent    []sentRequest // every request the page made
+}
+
+// sentRequest is a request the page made, as Chromium reports it.
+type sentRequest struct {
+	method, url string
+	headers     network.Headers
+	body        string
+}
+
+func (r sentRequest) String() string {
+	return fmt.Sprintf("%s %s %v %s", r.method, r.url, r.headers, r.body)
 }
 
 // stepTimeout bounds each step; generous, for a loaded machine under -race.
@@ -195,6 +208,23 @@ func openTab(t *testing.T, browserCtx context.Context, base string, wallets ...*
 			tb.mu.Unlock()
 		}
 	}()
+
+	// Record every request the tab makes, to show what never leaves it.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		e, ok := ev.(*network.EventRequestWillBeSent)
+		if !ok || e.Request == nil {
+			return
+		}
+		r := sentRequest{method: e.Request.Method, url: e.Request.URL, headers: e.Request.Headers}
+		for _, d := range e.Request.PostDataEntries {
+			r.body += string(d.Bytes)
+		}
+		tb.mu.Lock()
+		tb.sent = append(tb.sent, r)
+		tb.mu.Unlock()
+	}); err != nil {
+		t.Fatalf("listening to the tab: %v", err)
+	}
 
 	specs := make([]map[string]any, 0, len(wallets))
 	for _, w := range wallets {
@@ -293,6 +323,61 @@ func (tb *tab) tabTo(selector string) {
 		}
 	}
 	tb.t.Fatalf("%s cannot be reached with Tab%s", selector, tb.pageState())
+}
+
+// typeInto empties a field and types text into it, key by key.
+func (tb *tab) typeInto(id, text string) {
+	tb.t.Helper()
+	js, _ := json.Marshal(id)
+	tb.waitFor(id+" to be shown", fmt.Sprintf(`document.getElementById(%s).checkVisibility()`, js))
+	tb.do("empty "+id, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById(%s).value = ""`, js)))
+	tb.do("type into "+id, chromedp.SendKeys(chromedp.CSS("#"+id), text))
+}
+
+// requestsWith returns the requests the page made whose method, URL,
+// headers or body contain s.
+func (tb *tab) requestsWith(s string) []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var found []string
+	for _, r := range tb.sent {
+		if strings.Contains(r.String(), s) {
+			found = append(found, r.String())
+		}
+	}
+	return found
+}
+
+// token returns the sign-in token the page sent last: the page keeps it
+// where no script can read it, but it goes out with every account request.
+func (tb *tab) token() string {
+	tb.t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for i := len(tb.sent) - 1; i >= 0; i-- {
+		if v, ok := tb.sent[i].headers["Authorization"].(string); ok && v != "" {
+			return v
+		}
+	}
+	tb.t.Fatal("the page sent no token")
+	return ""
+}
+
+// neverSent fails the test if any request the page made carried one of
+// the secrets.
+func (tb *tab) neverSent(what string, secrets ...string) {
+	tb.t.Helper()
+	tb.mu.Lock()
+	n := len(tb.sent)
+	tb.mu.Unlock()
+	if n == 0 {
+		tb.t.Fatal("no request of the page was recorded: the check below could not fail")
+	}
+	for _, s := range secrets {
+		if found := tb.requestsWith(s); len(found) > 0 {
+			tb.t.Errorf("the page sent %s: %d requests carried it", what, len(found))
+		}
+	}
 }
 
 func (tb *tab) text(id string) string {

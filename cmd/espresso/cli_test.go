@@ -90,11 +90,13 @@ func pgTables(t testing.TB, dbURL string) int {
 
 // commandFlags is every command with the flags its help must list.
 var commandFlags = map[string][]string{
-	"serve":          {"addr", "auth-failure-burst", "auth-failure-delay", "auth-failure-rate", "data", "database-url", "event-retention", "jwt-ttl", "log-level", "max-staleness", "network", "prune-interval", "public-url", "signin-rate", "trusted-proxies"},
+	"serve":          {"addr", "auth-failure-burst", "auth-failure-delay", "auth-failure-rate", "data", "database-url", "event-retention", "jwt-ttl", "log-level", "max-staleness", "network", "prune-interval", "public-url", "session-max-lifetime", "signin-rate", "trusted-proxies"},
 	"migrate":        {"data", "database-url", "network"},
 	"account create": {"data", "database-url", "network", "wallet"},
 	"key rotate":     {"data", "database-url", "network", "wallet"},
 	"key revoke":     {"data", "database-url", "network", "wallet"},
+	"session revoke": {"data", "database-url", "network", "wallet"},
+	"account delete": {"data", "database-url", "network", "wallet"},
 	"wallet new":     {"network", "out"},
 	"wallet sign":    {"key", "message", "message-file"},
 	"version":        nil,
@@ -215,6 +217,7 @@ func TestUsageErrors_AreOneLineAndAHintOnStderrAndExitTwo(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "-1"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_SIGNIN_RATE": "0"}, "ESPRESSO_SIGNIN_RATE: must be positive", "serve"},
 		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": secret}, "ESPRESSO_JWT_SECRET: must be at least", "serve"},
+		{[]string{"serve"}, map[string]string{"ESPRESSO_JWT_SECRET": strings.Repeat(secret, 2)}, "ESPRESSO_JWT_SECRET: refused: the token secret is too easy to guess", "serve"},
 		{[]string{"serve", "--network", "moon"}, nil, "--network: must be mainnet or testnet", "serve"},
 		{[]string{"serve", "--log-level", "loud"}, nil, "--log-level: must be debug, info, warn or error", "serve"},
 		{[]string{"serve", "--trusted-proxies", "10.0.0.0/8,nonsense"}, nil, `--trusted-proxies: "nonsense" is not a CIDR`, "serve"},
@@ -380,7 +383,7 @@ func TestNoDatabase_OnlyServeMigrateAndAccountCreateCreateOne(t *testing.T) {
 	addr := newWallet(t, wallet.Mainnet)
 	refused := func(t *testing.T, dir string, env map[string]string, where string, args ...string) {
 		t.Helper()
-		for _, cmd := range [][]string{{"key", "rotate"}, {"key", "revoke"}} {
+		for _, cmd := range [][]string{{"key", "rotate"}, {"key", "revoke"}, {"session", "revoke"}, {"account", "delete"}} {
 			r := runBinary(t, dir, env, append(append(cmd, "--wallet", addr), args...)...)
 			if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
 				!strings.HasPrefix(r.stderr, "espresso: no database at "+where) || strings.Contains(r.stderr, "password") {
@@ -396,7 +399,7 @@ func TestNoDatabase_OnlyServeMigrateAndAccountCreateCreateOne(t *testing.T) {
 		refused(t, dir, nil, "sqlite:typo", "--data", "typo")
 		refused(t, dir, map[string]string{"ESPRESSO_DATA": "typo"}, "sqlite:typo")
 		refused(t, dir, nil, "sqlite:./espresso-data") // the default
-		mustBeEmpty(t, dir, "key rotate and revoke without a database")
+		mustBeEmpty(t, dir, "key rotate and revoke, session revoke, account delete without a database")
 
 		empty := filepath.Join(dir, "empty")
 		if err := os.Mkdir(empty, 0o700); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"net"
 	"net/netip"
@@ -18,22 +19,23 @@ import (
 // is not given. Secrets (the JWT secret) come only from the environment, and
 // nothing here is ever printed whole: DatabaseURL may hold a password.
 type config struct {
-	Addr           string
-	Data           string
-	DatabaseURL    string
-	Network        string
-	PublicURL      string
-	JWTTTL         time.Duration
-	MaxStaleness   time.Duration
-	LogLevel       string
-	SignInRate     int
-	FailureRate    int
-	FailureBurst   int
-	FailureDelay   time.Duration
-	TrustedProxies string
-	MetricsAddr    string
-	EventRetention time.Duration
-	PruneInterval  time.Duration
+	Addr               string
+	Data               string
+	DatabaseURL        string
+	Network            string
+	PublicURL          string
+	JWTTTL             time.Duration
+	SessionMaxLifetime time.Duration
+	MaxStaleness       time.Duration
+	LogLevel           string
+	SignInRate         int
+	FailureRate        int
+	FailureBurst       int
+	FailureDelay       time.Duration
+	TrustedProxies     string
+	MetricsAddr        string
+	EventRetention     time.Duration
+	PruneInterval      time.Duration
 }
 
 // storeFlags are the flags of every command that opens the database.
@@ -49,6 +51,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 		"browsers see. Default: http:// and --addr (its port, and localhost for an address\n"+
 		"without a host, such as :8080 or 0.0.0.0:8080)")
 	durationFlag(fs, &c.JWTTTL, "jwt-ttl", time.Hour, "how long sign-in tokens last (a `duration`, e.g. 1h)")
+	durationFlag(fs, &c.SessionMaxLifetime, "session-max-lifetime", 24*time.Hour, "the longest a sign-in session lives, whatever its token says (a `duration`);\n"+
+		"lowering it also cuts sessions already started")
 	durationFlag(fs, &c.MaxStaleness, "max-staleness", 30*time.Second, "how long keys keep verifying from memory while the database is unreachable\n(a `duration`, e.g. 30s)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` of logging: debug, info, warn or error")
 	positiveIntFlag(fs, &c.SignInRate, "signin-rate", 30, "`number` of sign-in challenges (and, separately, sign-ins) a client (an IPv4 address or\nan IPv6 /64) may request a minute")
@@ -114,8 +118,11 @@ func (c *config) checkServe(getenv func(string) string) error {
 	// sessions knows what a secret must be; the message must not repeat
 	// the secret.
 	if secret := getenv("ESPRESSO_JWT_SECRET"); secret != "" {
-		if err := sessions.CheckSecret([]byte(secret)); err != nil {
+		switch err := sessions.CheckSecret([]byte(secret)); {
+		case errors.Is(err, sessions.ErrShortSecret):
 			return usagef("ESPRESSO_JWT_SECRET: must be at least %d bytes", sessions.MinSecretLen)
+		case err != nil:
+			return usagef("ESPRESSO_JWT_SECRET: refused: %s", strings.TrimPrefix(err.Error(), "sessions: "))
 		}
 	}
 	return nil

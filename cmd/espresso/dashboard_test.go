@@ -96,11 +96,32 @@ func TestDashboard_InChromium(t *testing.T) {
 		tab.waitFor("no key", `document.getElementById("key-masked").textContent === "No key yet"`)
 		mustRefuse(t, srv.url, key2, "the revoked key")
 
-		// 6. Sign out.
-		tab.click("signout")
-		tab.waitFor("the signed-out page", `document.getElementById("account").hidden && !document.getElementById("signin").hidden`)
+		// 6. Sign out: the server ends the session, and refuses its token.
+		signOutEndsTheSession(t, tab, srv.url)
 		tab.nothingStored()
 		tab.clean()
+	})
+
+	t.Run("a user onboards an operation key made and sealed in the page", func(t *testing.T) {
+		t.Parallel()
+		onboardInTheBrowser(t, browserCtx, srv, &issued)
+	})
+
+	t.Run("an account onboarded elsewhere meanwhile gets the 409 in words", func(t *testing.T) {
+		t.Parallel()
+		onboardedElsewhere(t, browserCtx, srv)
+	})
+
+	t.Run("the page's operation key agrees with the wallet and opkey packages", func(t *testing.T) {
+		t.Parallel()
+		tab := openTab(t, browserCtx, srv.url)
+		pageOperationKeyAgrees(t, tab)
+		tab.clean()
+	})
+
+	t.Run("sign out everywhere ends every session, in the page and elsewhere", func(t *testing.T) {
+		t.Parallel()
+		signOutEverywhereInTheBrowser(t, browserCtx, srv)
 	})
 
 	t.Run("a wallet that refuses to sign, or is on the wrong network, gets a sentence", func(t *testing.T) {

@@ -135,7 +135,10 @@ func TestMetrics_ParseAsPrometheusTextAndMoveWithTraffic(t *testing.T) {
 	if v := value(after, "espresso_feed_staleness_seconds"); v < 0 || v > 5 {
 		t.Errorf("espresso_feed_staleness_seconds = %v, want a fresh replica", v)
 	}
-	for _, name := range []string{"espresso_db_errors_total", "espresso_feed_notifications_total", "go_goroutines", "process_resident_memory_bytes"} {
+	if v := value(after, "espresso_replica_bytes"); v <= 0 {
+		t.Errorf("espresso_replica_bytes = %v, want the replica's size", v)
+	}
+	for _, name := range []string{"espresso_db_errors_total", "espresso_feed_notifications_total", "espresso_replica_loaded", "go_goroutines", "process_resident_memory_bytes"} {
 		if value(after, name) < 0 {
 			t.Errorf("%s is missing from the scrape", name)
 		}

@@ -17,7 +17,8 @@ import (
 func TestMultiNode_OperationKeyChangesAreReadAtOnceByTheOtherNode(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.URL(t)
-	nodes := pgNodes(t, dbURL, 2)
+	// One public URL, the tokens' issuer, as behind a load balancer.
+	nodes := pgNodes(t, dbURL, 2, "--public-url", "https://espresso.example")
 	a := apiCaller{t, apiClient, nodes[0].url}
 	b := apiCaller{t, apiClient, nodes[1].url}
 

@@ -19,8 +19,9 @@ import (
 	"github.com/espresso-auth/espresso/apikey"
 )
 
-// The README marks the blocks this test runs with an HTML comment on the
-// line before their opening fence:
+// The README (and docs/clients.md, for the bots' walk-through) marks the
+// blocks this test runs with an HTML comment on the line before their
+// opening fence:
 //
 //	<!-- readme-test: NAME -->
 //	```sh
@@ -30,29 +31,34 @@ import (
 // In a walk-through, every line of output a command prints is shown, in
 // order, by a comment line starting with "# {" right after the command;
 // the test compares them (see matchJSON for how "…" and times match).
-const readmePath = "../../README.md"
+
+// readmePaths are the documents whose marked blocks the test runs.
+var readmePaths = []string{"../../README.md", "../../docs/clients.md"}
 
 var readmeMarker = regexp.MustCompile(`(?m)^<!-- readme-test: ([a-z -]+) -->\n` + "```" + `[a-z]*\n`)
 
-// readmeBlocks returns the README's marked blocks by name.
+// readmeBlocks returns the marked blocks of the README and docs/clients.md
+// by name.
 func readmeBlocks(t *testing.T) map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile(readmePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
 	blocks := map[string]string{}
-	for _, m := range readmeMarker.FindAllStringSubmatchIndex(text, -1) {
-		name, body := text[m[2]:m[3]], text[m[1]:]
-		end := strings.Index(body, "```")
-		if end < 0 {
-			t.Fatalf("README: the block %q has no closing fence", name)
+	for _, path := range readmePaths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, dup := blocks[name]; dup {
-			t.Fatalf("README: two blocks are marked %q", name)
+		text := string(raw)
+		for _, m := range readmeMarker.FindAllStringSubmatchIndex(text, -1) {
+			name, body := text[m[2]:m[3]], text[m[1]:]
+			end := strings.Index(body, "```")
+			if end < 0 {
+				t.Fatalf("%s: the block %q has no closing fence", path, name)
+			}
+			if _, dup := blocks[name]; dup {
+				t.Fatalf("%s: a second block is marked %q", path, name)
+			}
+			blocks[name] = body[:end]
 		}
-		blocks[name] = body[:end]
 	}
 	return blocks
 }

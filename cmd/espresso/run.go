@@ -41,6 +41,16 @@ func commands() []command {
 		{name: "key revoke", synopsis: "--wallet ADDR", summary: "revoke a wallet's key",
 			about: "Revoke the wallet's live key and print its masked form. The database must exist.",
 			run:   keyRevoke},
+		{name: "account delete", synopsis: "--wallet ADDR", summary: "erase a wallet's account: key, sessions, address",
+			about: "Revoke the wallet's key and end its sessions on every running server (through the feed,\n" +
+				"as a key revocation), then remove the account, its wallet address, keys, sessions and\n" +
+				"operation key from the database, and print what was erased. The database must exist.",
+			run: accountDelete},
+		{name: "session revoke", synopsis: "--wallet ADDR", summary: "end every sign-in session of a wallet's account",
+			about: "End every sign-in session of the wallet's account: its tokens are refused by every running\n" +
+				"server from then on (through the feed, as a key revocation). Its API key stays valid.\n" +
+				"Print how many ended. The database must exist.",
+			run: sessionRevoke},
 		{name: "wallet new", synopsis: "[--out FILE]", summary: "create a test wallet (its signing key saved to FILE)",
 			about: "Create a test wallet for trying sign-in without a browser wallet: a fresh Ed25519 key\n" +
 				"saved to --out (mode 0600, never overwritten), and its address, printed. Not for real funds.",
@@ -70,7 +80,8 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
-// isGroup reports whether word starts two-word commands (account, key, wallet).
+// isGroup reports whether word starts two-word commands (account, key,
+// session, wallet).
 func isGroup(word string) bool {
 	for _, c := range commands() {
 		if g, _, ok := strings.Cut(c.name, " "); ok && g == word {

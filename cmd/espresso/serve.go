@@ -77,22 +77,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 		log.Info("database migrated", "applied", applied)
 	}
 	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c), EventRetention: c.EventRetention, PruneInterval: c.PruneInterval})
-	if err := ks.Load(ctx); err != nil {
-		return fmt.Errorf("loading keys: %w", err)
-	}
-	m.Keys(ks)
-
 	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
 		return err
 	}
-	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL, Logger: log, PruneInterval: c.PruneInterval})
+	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL,
+		MaxLifetime: c.SessionMaxLifetime, Feed: ks, Logger: log, PruneInterval: c.PruneInterval})
 	switch {
 	case errors.Is(err, sessions.ErrPublicURL):
 		return fmt.Errorf("%w: --public-url: %v", errUsage, err)
 	case err != nil:
 		return fmt.Errorf("%w: ESPRESSO_JWT_SECRET or --jwt-ttl: %v", errUsage, err)
 	}
+	// One reader of the feed for keys and sessions: the key follower
+	// hands every session event to ss.
+	ks.Follow(ss)
+	if err := ks.Load(ctx); err != nil {
+		return fmt.Errorf("loading keys and sessions: %w", err)
+	}
+	m.Keys(ks)
+	m.Sessions(ss.LiveCount)
 
 	limits := ratelimit.New(ratelimit.Config{
 		SignIn:   ratelimit.Rate{PerMinute: c.SignInRate, Burst: c.SignInRate},

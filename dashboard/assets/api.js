@@ -24,6 +24,7 @@ const MEANING = {
   4290: "Too many attempts from your network. Wait a minute, then try again.",
   4400: "The server has no account for this wallet.",
   4404: "Your account has no API key.",
+  4405: "Your account has no operation key yet.",
   5000: "Something went wrong on the server. Try again; if it keeps happening, tell the operator.",
   5001: "The server is temporarily unavailable. Try again in a moment.",
 };
@@ -36,8 +37,8 @@ function meaning(status, code, words) {
 }
 
 /**
- * request sends one API request and returns the decoded JSON answer, or
- * throws a ServerError. token, if given, goes in Authorization (bare, as the
+ * request sends one API request and returns the decoded JSON answer (null
+ * for a 204), or throws a ServerError. token, if given, goes in Authorization (bare, as the
  * platform's web app sends it); words override MEANING for this operation.
  */
 export async function request(method, path, { token, body, words } = {}) {
@@ -57,6 +58,7 @@ export async function request(method, path, { token, body, words } = {}) {
   } catch {
     throw new ServerError("Cannot reach the server. Check your connection and try again.", 0, 0);
   }
+  if (resp.status === 204) return null; // done, nothing to say (sign-out)
   let data = null;
   try {
     data = await resp.json();
@@ -112,7 +114,40 @@ export function revokeKey(token) {
   });
 }
 
-// Issue 9 (server-side sessions) adds here: signOut(token) as
-// POST /accounts/signout, sessions(token) as GET /accounts/sessions and
-// signOutEverywhere(token) as DELETE /accounts/sessions. Issue 8
-// (onboarding) adds the operation-key endpoints.
+/** operationKey returns the account's {encrypted_operation_key, operation_key_hash}; code 4405 means it has none. */
+export function operationKey(token) {
+  return request("GET", "/accounts/operation-key", { token });
+}
+
+/**
+ * createSpotAccount onboards the account with a sealed operation key and
+ * returns the spot account. It is done once: a second time is 409 4090.
+ */
+export function createSpotAccount(token, encrypted, hash) {
+  return request("POST", "/accounts/spot-account", {
+    token,
+    body: { encrypted_operation_key: encrypted, operation_key_hash: hash, is_script_operation_key: false },
+    words: {
+      4000: "The server did not accept the encrypted operation key. Reload the page and try again.",
+      4090: "Your account already has an operation key (it was set up elsewhere, perhaps in another tab). It cannot be replaced; your bots use the one stored.",
+    },
+  });
+}
+
+/** signOut ends the token's session on the server (204). */
+export function signOut(token) {
+  return request("POST", "/accounts/signout", { token });
+}
+
+/**
+ * sessions lists the account's live sessions, newest first:
+ * {sessions: [{created_at, last_used_at, expires_at, current}]}.
+ */
+export function sessions(token) {
+  return request("GET", "/accounts/sessions", { token });
+}
+
+/** signOutEverywhere ends every session of the account, this one included: {ended}. */
+export function signOutEverywhere(token) {
+  return request("DELETE", "/accounts/sessions", { token });
+}

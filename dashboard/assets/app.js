@@ -1,11 +1,16 @@
 // The dashboard: connect a wallet, sign in, see the account's key, generate,
-// rotate or revoke it. Every piece of text is set with textContent, never as
-// HTML, and a new key is held only by the element that shows it, until the
-// user is done with it.
+// rotate or revoke it; the operation key (onboarding.js) and the sessions
+// (sessions.js) have modules of their own. Every piece of text is set with
+// textContent, never as HTML, and a new key is held only by the element
+// that shows it, until the user is done with it.
 
 import * as api from "./api.js";
 import * as cip30 from "./cip30.js";
+import * as onboarding from "./onboarding.js";
 import * as session from "./session.js";
+import * as sessions from "./sessions.js";
+import { shownOnce } from "./shownonce.js";
+import { timeElement } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -101,17 +106,6 @@ function show(view) {
   ui.account.hidden = view !== "account";
 }
 
-function timeElement(iso) {
-  const t = document.createElement("time");
-  t.dateTime = iso;
-  t.title = iso;
-  const d = new Date(iso);
-  t.textContent = Number.isNaN(d.getTime())
-    ? iso
-    : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  return t;
-}
-
 function setTime(dd, iso, otherwise) {
   dd.replaceChildren(iso ? timeElement(iso) : otherwise);
 }
@@ -198,9 +192,12 @@ async function signIn() {
   renderKey();
   show("account");
   await loadKey();
-  say(s.firstTime ? "Signed in. Welcome: your account has been created." : "Signed in.");
-  // Onboarding (issue 8) starts here when !s.onboardingReady, and the
-  // sessions list (issue 9) loads here.
+  const onboarded = await onboarding.load(s.token);
+  await sessions.load(s.token);
+  say(
+    (s.firstTime ? "Signed in. Welcome: your account has been created." : "Signed in.") +
+      (onboarded ? "" : " Set up your operation key below, so your bots can trade."),
+  );
 }
 
 async function loadKey() {
@@ -213,36 +210,48 @@ async function loadKey() {
   renderKey();
 }
 
-async function signOut() {
+// leave shows the signed-out page, with nothing of the account left on it.
+// The token must be gone already (session.end or session.forget).
+function leave() {
   hideKey();
-  await session.end();
+  onboarding.reset();
+  sessions.reset();
   liveKey = null;
   show(wallet ? "signin" : "connect");
-  say("Signed out.");
+}
+
+async function signOut() {
+  const ended = await session.end();
+  leave();
+  if (ended) say("Signed out.");
+  else showError("Signed out of this page, but the server could not be told: this session stays valid until it expires. To end it, sign in again and sign out, or sign out everywhere.");
+  ui.signinButton.focus();
 }
 
 async function sessionEnded() {
-  hideKey();
-  await session.end();
-  liveKey = null;
-  show(wallet ? "signin" : "connect");
-  showError("Your session has ended (a sign-in lasts an hour). Sign in again.");
+  session.forget();
+  leave();
+  showError("Your session has ended: it expired, or you signed out everywhere. Sign in again.");
+}
+
+function signedOutEverywhere(ended) {
+  session.forget();
+  leave();
+  say(`Signed out everywhere: ${ended === 1 ? "1 session" : `${ended} sessions`} ended, this one included.`);
+  ui.signinButton.focus();
 }
 
 // ---- keys
 
+const newKeyPanel = shownOnce({ panel: ui.newKey, value: ui.newKeyValue, copy: ui.copy, status: ui.copyStatus });
+
 function showKey(key, replaced) {
-  ui.newKeyValue.textContent = key;
   ui.newKeyReplaced.hidden = !replaced;
-  ui.copyStatus.textContent = "";
-  ui.newKey.hidden = false;
-  ui.copy.focus();
+  newKeyPanel.show(key);
 }
 
 function hideKey() {
-  ui.newKeyValue.textContent = "";
-  ui.copyStatus.textContent = "";
-  ui.newKey.hidden = true;
+  newKeyPanel.hide();
 }
 
 async function generate() {
@@ -278,17 +287,6 @@ async function revoke() {
   say(`Key ${revoked.masked_key} was revoked at ${Number.isNaN(when.getTime()) ? revoked.revoked_at : when.toLocaleString()}. It no longer works.`);
 }
 
-async function copyKey() {
-  const key = ui.newKeyValue.textContent;
-  try {
-    await navigator.clipboard.writeText(key);
-    ui.copyStatus.textContent = "Copied to the clipboard.";
-  } catch {
-    window.getSelection().selectAllChildren(ui.newKeyValue);
-    ui.copyStatus.textContent = "The browser did not let this page copy. The key is selected: press Ctrl+C (⌘C on a Mac).";
-  }
-}
-
 // ---- confirmation
 
 function confirmAction(title, text, ok) {
@@ -316,13 +314,14 @@ ui.disconnect.addEventListener("click", () => {
 });
 ui.generate.addEventListener("click", () => busy(generate));
 ui.revoke.addEventListener("click", () => busy(revoke));
-ui.copy.addEventListener("click", copyKey);
 ui.newKeyDone.addEventListener("click", () => {
   hideKey();
   say("The key is no longer shown on this page.");
   ui.generate.focus();
 });
 ui.signout.addEventListener("click", () => busy(signOut));
+onboarding.setup({ busy, say, token: () => session.get().token });
+sessions.setup({ busy, say, confirm: confirmAction, token: () => session.get().token, signedOut: signedOutEverywhere });
 // A key must not outlive the page in any form the browser might keep.
 window.addEventListener("pagehide", hideKey);
 

@@ -5,6 +5,8 @@
 // (another tab, a page restored from disk, an extension reading storage) can
 // find a token that mints API keys.
 
+import * as api from "./api.js";
+
 let current = null;
 
 /** begin starts a session from the sign-in answer. */
@@ -26,11 +28,24 @@ export function get() {
 }
 
 /**
- * end signs out. Today that means forgetting the token: the server keeps
- * no sessions, and the token expires by itself. When issue 9 lands, end
- * first sends POST /accounts/signout with the token (ignoring a failure:
- * the token is forgotten either way).
+ * end signs out: it tells the server to end the session (POST
+ * /accounts/signout), then forgets the token whatever the answer. It
+ * returns false only when the server may not have ended it: unreachable or
+ * failing. A server that refuses the token (4010) has ended it already.
  */
 export async function end() {
+  const s = current;
+  current = null;
+  if (!s) return true;
+  try {
+    await api.signOut(s.token);
+    return true;
+  } catch (err) {
+    return err instanceof api.ServerError && err.code === 4010;
+  }
+}
+
+/** forget drops the token without telling the server: it has ended the session already. */
+export function forget() {
   current = null;
 }

@@ -11,13 +11,21 @@ import (
 // feed lock (a store.FeedTx): that, not the row lock on key_feed, is what
 // makes seq order commit order even for transactions that record several
 // events.
+// A session event keeps its session in the key columns (see
+// migrations/004_sessions.sql).
 func (x *executor) AppendEvent(ctx context.Context, e store.Event, at time.Time) (int64, error) {
 	var seq int64
+	var expires *time.Time
+	account, hash, created, ended := e.Key.AccountID, e.Key.Hash[:], e.Key.CreatedAt, e.Key.RevokedAt
+	if e.Kind.IsSession() {
+		account, hash, created, ended = e.Session.AccountID, e.Session.Hash[:], e.Session.CreatedAt, e.Session.EndedAt
+		expires = nullTime(e.Session.ExpiresAt)
+	}
 	err := x.q.QueryRow(ctx, `WITH f AS (UPDATE key_feed SET last_seq = last_seq + 1 RETURNING last_seq)
-		INSERT INTO key_events (seq, kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at)
-		SELECT f.last_seq, $1, $2, $3, $4, $5, $6, $7 FROM f
+		INSERT INTO key_events (seq, kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at, expires_at)
+		SELECT f.last_seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM f
 		RETURNING seq`,
-		int16(e.Kind), e.Key.AccountID, e.Key.Hash[:], e.Key.Masked, e.Key.CreatedAt, nullTime(e.Key.RevokedAt), at).
+		int16(e.Kind), account, hash, e.Key.Masked, created, nullTime(ended), at, expires).
 		Scan(&seq)
 	return seq, err
 }
@@ -50,7 +58,7 @@ func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 		if accountID == nil { // no live key at all
 			continue
 		}
-		if err := copyHash(&k.Hash, hash); err != nil {
+		if err := store.CopyHash(&k.Hash, hash); err != nil {
 			return nil, 0, err
 		}
 		k.AccountID, k.Masked, k.WalletAddress = *accountID, *masked, *wallet
@@ -65,9 +73,9 @@ func (x *executor) Snapshot(ctx context.Context) ([]store.Key, int64, error) {
 // from one snapshot.
 func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, []store.Event, error) {
 	rows, err := x.q.Query(ctx, `SELECT f.pruned_through, e.seq, e.kind, e.account_id, e.key_hash,
-			e.masked, e.key_created_at, e.revoked_at, coalesce(a.wallet_address, '')
+			e.masked, e.key_created_at, e.revoked_at, coalesce(a.wallet_address, ''), e.expires_at
 		FROM key_feed f LEFT JOIN LATERAL (
-			SELECT seq, kind, account_id, key_hash, masked, key_created_at, revoked_at
+			SELECT seq, kind, account_id, key_hash, masked, key_created_at, revoked_at, expires_at
 			FROM key_events WHERE seq > $1 ORDER BY seq LIMIT $2
 		) e ON true
 		LEFT JOIN accounts a ON a.id = e.account_id
@@ -88,15 +96,27 @@ func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, [
 			wallet            string
 			hash              []byte
 			created, revoked  *time.Time
+			expires           *time.Time
 		)
-		if err := rows.Scan(&horizon, &seq, &kind, &accountID, &hash, &masked, &created, &revoked, &wallet); err != nil {
+		if err := rows.Scan(&horizon, &seq, &kind, &accountID, &hash, &masked, &created, &revoked, &wallet, &expires); err != nil {
 			return 0, nil, err
 		}
 		if seq == nil { // no event after `after`
 			continue
 		}
 		ev := store.Event{Seq: *seq, Kind: store.EventKind(*kind)}
-		if err := copyHash(&ev.Key.Hash, hash); err != nil {
+		if ev.Kind.IsSession() {
+			if err := store.CopyHash(&ev.Session.Hash, hash); err != nil {
+				return 0, nil, err
+			}
+			ev.Session.AccountID = *accountID
+			ev.Session.CreatedAt = timeOrZero(created)
+			ev.Session.ExpiresAt = timeOrZero(expires)
+			ev.Session.EndedAt = timeOrZero(revoked)
+			events = append(events, ev)
+			continue
+		}
+		if err := store.CopyHash(&ev.Key.Hash, hash); err != nil {
 			return 0, nil, err
 		}
 		ev.Key.AccountID, ev.Key.Masked, ev.Key.WalletAddress = *accountID, *masked, wallet
@@ -125,4 +145,39 @@ func (x *executor) DeleteEventsBefore(ctx context.Context, seq int64) (int64, er
 		)
 		SELECT count(*) FROM gone`, seq).Scan(&n)
 	return n, err
+}
+
+func (x *executor) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := x.q.QueryRow(ctx, `SELECT last_seq FROM key_feed`).Scan(&seq)
+	return seq, err
+}
+
+// LiveKeysAfter walks the partial index api_keys_one_live_key.
+func (x *executor) LiveKeysAfter(ctx context.Context, afterAccount string, limit int) ([]store.Key, error) {
+	rows, err := x.q.Query(ctx, `SELECT k.account_id, k.key_hash, k.masked, k.created_at, k.last_used_at, a.wallet_address
+		FROM api_keys k JOIN accounts a ON a.id = k.account_id
+		WHERE k.revoked_at IS NULL AND k.account_id > $1 ORDER BY k.account_id LIMIT $2`, afterAccount, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := make([]store.Key, 0, limit)
+	for rows.Next() {
+		var (
+			k        store.Key
+			hash     []byte
+			lastUsed *time.Time
+		)
+		if err := rows.Scan(&k.AccountID, &hash, &k.Masked, &k.CreatedAt, &lastUsed, &k.WalletAddress); err != nil {
+			return nil, err
+		}
+		if err := store.CopyHash(&k.Hash, hash); err != nil {
+			return nil, err
+		}
+		k.CreatedAt = k.CreatedAt.UTC()
+		k.LastUsedAt = timeOrZero(lastUsed)
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
 }

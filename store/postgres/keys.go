@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,7 +71,7 @@ func oneKey(row pgx.Row) (store.Key, bool, error) {
 		return store.Key{}, false, nil
 	}
 	if err == nil {
-		err = copyHash(&k.Hash, hash)
+		err = store.CopyHash(&k.Hash, hash)
 	}
 	if err != nil {
 		return store.Key{}, false, err
@@ -83,11 +82,7 @@ func oneKey(row pgx.Row) (store.Key, bool, error) {
 	return k, true, nil
 }
 
-// copyHash copies a stored hash into h.
-func copyHash(h *apikey.Hash, stored []byte) error {
-	if len(stored) != len(h) {
-		return fmt.Errorf("a stored key hash is %d bytes long, not %d", len(stored), len(h))
-	}
-	copy(h[:], stored)
-	return nil
+func (x *executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {
+	return oneKey(x.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = $1 AND revoked_at IS NULL`, h[:]))
 }

@@ -54,7 +54,8 @@ type Options struct {
 	// Timeout bounds every method call, from acquiring a connection to the
 	// last row, retries included; DefaultTimeout if zero. A call that runs
 	// out of it fails with espresso.Unavailable. Snapshot reads every live
-	// key within it, so a very large database may need more. Migrate is
+	// key within it, so a very large database may need more; servers load
+	// their replicas with LiveKeys, a bounded page per call. Migrate is
 	// bounded by its context only, once it has pinged the database.
 	Timeout time.Duration
 	// Observe is store.Options.Observe: told of every database call.
@@ -72,6 +73,16 @@ type driver struct {
 	done      chan struct{} // closed by Close: ends every Watch
 	closeOnce sync.Once
 
+	// What FeedMark reads: whether Watch listens, a count of the
+	// notifications it has received (and of the times it started
+	// listening), and the FeedMark calls waiting for a round trip on the
+	// listening connection (see watch.go).
+	listening atomic.Bool
+	marks     atomic.Uint64
+	syncMu    sync.Mutex
+	syncs     []chan bool
+	interrupt context.CancelFunc // ends the listening connection's current wait
+
 	// listenerPID is the backend PID of the last connection Watch started
 	// listening on (for tests that kill it).
 	listenerPID atomic.Uint32
@@ -81,6 +92,7 @@ var (
 	_ store.Driver  = (*driver)(nil)
 	_ store.Watcher = (*driver)(nil)
 	_ store.Bounded = (*driver)(nil)
+	_ store.Marker  = (*driver)(nil)
 )
 
 // Open returns a Store on the database at url, a PostgreSQL URL

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,11 +49,15 @@ func (d *driver) Watch(ctx context.Context, notify func(missed bool)) {
 	}()
 	backoff := time.Duration(0)
 	for {
-		conn, err := d.listen(ctx)
+		conn, listen, err := d.listen(ctx)
 		if err == nil {
+			d.marks.Add(1)
+			d.listening.Store(true)
 			notify(true)
 			start := time.Now()
-			d.follow(ctx, conn, notify)
+			d.follow(ctx, conn, listen, notify)
+			d.listening.Store(false)
+			d.answerSyncs(false)
 			closeConn(conn)
 			if time.Since(start) > watchMaxBackoff {
 				backoff = 0 // it lived: try again at once
@@ -75,43 +80,63 @@ func (d *driver) Watch(ctx context.Context, notify func(missed bool)) {
 }
 
 // listen connects and starts listening on the channel of the store's
-// schema, within the store's timeout.
-func (d *driver) listen(ctx context.Context) (*pgx.Conn, error) {
+// schema, within the store's timeout. It returns the LISTEN statement too.
+func (d *driver) listen(ctx context.Context) (*pgx.Conn, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, d.listenCfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	var channel string
+	var channel, listen string
 	err = conn.QueryRow(ctx, channelQuery).Scan(&channel)
 	if err == nil {
-		_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
+		listen = "LISTEN " + pgx.Identifier{channel}.Sanitize()
+		_, err = conn.Exec(ctx, listen)
 	}
 	if err != nil {
 		closeConn(conn)
-		return nil, err
+		return nil, "", err
 	}
 	d.listenerPID.Store(conn.PgConn().PID())
-	return conn, nil
+	return conn, listen, nil
 }
 
 // follow calls notify(false) for notifications on conn until ctx ends or
-// conn fails.
-func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed bool)) {
+// conn fails, and answers FeedMark's syncs with a round trip on conn: the
+// LISTEN statement again, a no-op that leaves the session looking as it
+// did (pg_stat_activity shows the LISTEN as its last query).
+func (d *driver) follow(ctx context.Context, conn *pgx.Conn, listen string, notify func(missed bool)) {
+	var pending []chan bool // syncs taken, to answer once the round trip is back
+	defer func() { answer(pending, false) }()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, watchKeepalive)
+		d.syncMu.Lock()
+		d.interrupt = cancel
+		if len(d.syncs) > 0 {
+			cancel()
+		}
+		d.syncMu.Unlock()
 		_, err := conn.WaitForNotification(wctx)
+		d.syncMu.Lock()
+		d.interrupt = nil
+		// Only the syncs asked for before the round trip starts can be
+		// answered by it.
+		pending = d.syncs
+		d.syncs = nil
+		d.syncMu.Unlock()
 		cancel()
+		syncing := len(pending) > 0
 		switch {
 		case err == nil:
-			drain(conn)
+			drain(conn) // several already received give one call
+			d.marks.Add(1)
 			notify(false)
 		case ctx.Err() != nil:
 			return
-		case conn.IsClosed() || !pgconn.Timeout(err):
+		case conn.IsClosed() || !(pgconn.Timeout(err) || syncing && errors.Is(err, context.Canceled)):
 			return // the connection is gone
-		default: // silence: is the connection still alive?
+		case !syncing: // silence: is the connection still alive?
 			pctx, cancel := context.WithTimeout(ctx, d.timeout)
 			err := conn.Ping(pctx)
 			cancel()
@@ -119,18 +144,85 @@ func (d *driver) follow(ctx context.Context, conn *pgx.Conn, notify func(missed 
 				return
 			}
 		}
+		if syncing {
+			// The server sends the notifications it has for this session
+			// before it answers: once the round trip is back, every
+			// notification for a commit before the sync asked has arrived.
+			pctx, cancel := context.WithTimeout(ctx, d.timeout)
+			_, err := conn.Exec(pctx, listen, pgx.QueryExecModeSimpleProtocol)
+			cancel()
+			if err != nil {
+				return
+			}
+			if drain(conn) {
+				d.marks.Add(1)
+				notify(false)
+			}
+			answer(pending, true)
+			pending = nil
+		}
 	}
 }
 
-// drain discards the notifications conn has already received: with an
-// ended context, WaitForNotification returns one already received, if any,
-// without reading the connection.
-func drain(conn *pgx.Conn) {
+// answer answers FeedMark calls waiting for a sync.
+func answer(syncs []chan bool, ok bool) {
+	for _, c := range syncs {
+		c <- ok
+	}
+}
+
+// answerSyncs answers every FeedMark waiting for a sync.
+func (d *driver) answerSyncs(ok bool) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	answer(d.syncs, ok)
+	d.syncs = nil
+}
+
+// FeedMark implements store.Marker: the count of notifications Watch has
+// received, while it listens. A sync interrupts the listening connection's
+// wait for a round trip on it (calls at the same time share one).
+func (d *driver) FeedMark(ctx context.Context, sync bool) (uint64, bool) {
+	if !d.listening.Load() {
+		return 0, false
+	}
+	if !sync {
+		return d.marks.Load(), true
+	}
+	done := make(chan bool, 1)
+	d.syncMu.Lock()
+	d.syncs = append(d.syncs, done)
+	if d.interrupt != nil {
+		d.interrupt()
+	}
+	d.syncMu.Unlock()
+	if !d.listening.Load() {
+		// The connection ended after the first look, perhaps after its
+		// syncs were answered: nobody may answer this one soon.
+		return 0, false
+	}
+	t := time.NewTimer(d.timeout)
+	defer t.Stop()
+	select {
+	case ok := <-done:
+		return d.marks.Load(), ok && d.listening.Load()
+	case <-ctx.Done():
+	case <-t.C:
+	case <-d.done:
+	}
+	return 0, false
+}
+
+// drain discards the notifications conn has already received, and
+// reports whether there were any: with an ended context,
+// WaitForNotification returns one already received, if any, without
+// reading the connection.
+func drain(conn *pgx.Conn) bool {
 	ended, cancel := context.WithCancel(context.Background())
 	cancel()
-	for {
+	for any := false; ; any = true {
 		if _, err := conn.WaitForNotification(ended); err != nil {
-			return
+			return any
 		}
 	}
 }

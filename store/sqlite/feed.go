@@ -11,13 +11,21 @@ import (
 // AppendEvent inserts the event; the seq is the table's AUTOINCREMENT rowid,
 // allocated while the transaction holds the database's write lock, which is
 // what makes seq order commit order.
+// A session event keeps its session in the key columns (see
+// migrations/003_sessions.sql).
 func (x executor) AppendEvent(ctx context.Context, e store.Event, at time.Time) (int64, error) {
 	var seq int64
+	var expires sql.NullInt64
+	account, hash, created, ended := e.Key.AccountID, e.Key.Hash[:], e.Key.CreatedAt, e.Key.RevokedAt
+	if e.Kind.IsSession() {
+		account, hash, created, ended = e.Session.AccountID, e.Session.Hash[:], e.Session.CreatedAt, e.Session.EndedAt
+		expires = nullMicros(e.Session.ExpiresAt)
+	}
 	err := x.tx.QueryRowContext(ctx, `INSERT INTO key_events
-		(kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		int64(e.Kind), e.Key.AccountID, e.Key.Hash[:], e.Key.Masked, toMicros(e.Key.CreatedAt),
-		nullMicros(e.Key.RevokedAt), toMicros(at)).Scan(&seq)
+		(kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		int64(e.Kind), account, hash, e.Key.Masked, toMicros(created),
+		nullMicros(ended), toMicros(at), expires).Scan(&seq)
 	return seq, err
 }
 
@@ -56,7 +64,7 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 		return 0, nil, err
 	}
 	rows, err := x.tx.QueryContext(ctx, `SELECT e.seq, e.kind, e.account_id, e.key_hash, e.masked, e.key_created_at,
-			e.revoked_at, coalesce(a.wallet_address, '')
+			e.revoked_at, coalesce(a.wallet_address, ''), e.expires_at
 		FROM key_events e LEFT JOIN accounts a ON a.id = e.account_id
 		WHERE e.seq > ? ORDER BY e.seq LIMIT ?`, after, limit)
 	if err != nil {
@@ -70,12 +78,24 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 			hash    []byte
 			created int64
 			revoked sql.NullInt64
+			expires sql.NullInt64
 		)
 		if err := rows.Scan(&ev.Seq, &ev.Kind, &ev.Key.AccountID, &hash, &ev.Key.Masked, &created, &revoked,
-			&ev.Key.WalletAddress); err != nil {
+			&ev.Key.WalletAddress, &expires); err != nil {
 			return 0, nil, err
 		}
-		if err := copyHash(&ev.Key.Hash, hash); err != nil {
+		if ev.Kind.IsSession() {
+			if err := store.CopyHash(&ev.Session.Hash, hash); err != nil {
+				return 0, nil, err
+			}
+			ev.Session.AccountID, ev.Key = ev.Key.AccountID, store.Key{}
+			ev.Session.CreatedAt = fromMicros(created)
+			ev.Session.ExpiresAt = fromNullMicros(expires)
+			ev.Session.EndedAt = fromNullMicros(revoked)
+			events = append(events, ev)
+			continue
+		}
+		if err := store.CopyHash(&ev.Key.Hash, hash); err != nil {
 			return 0, nil, err
 		}
 		ev.Key.CreatedAt = fromMicros(created)
@@ -104,4 +124,29 @@ func (x executor) DeleteEventsBefore(ctx context.Context, seq int64) (int64, err
 	}
 	_, err = x.tx.ExecContext(ctx, `UPDATE key_feed SET pruned_through = max(pruned_through, ?)`, last.Int64)
 	return x.reclaim(ctx)(n, err)
+}
+
+func (x executor) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := x.tx.QueryRowContext(ctx, lastSeqQuery).Scan(&seq)
+	return seq, err
+}
+
+// LiveKeysAfter walks the partial index api_keys_one_live_key.
+func (x executor) LiveKeysAfter(ctx context.Context, afterAccount string, limit int) ([]store.Key, error) {
+	rows, err := x.tx.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys INDEXED BY api_keys_one_live_key
+		WHERE revoked_at IS NULL AND account_id > ? ORDER BY account_id LIMIT ?`, afterAccount, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	keys := make([]store.Key, 0, limit)
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/espresso-auth/espresso/apikey"
@@ -72,7 +71,7 @@ func scanKey(row interface{ Scan(...any) error }) (store.Key, error) {
 	if err := row.Scan(&k.AccountID, &hash, &k.Masked, &created, &lastUsed, &revoked, &k.WalletAddress); err != nil {
 		return store.Key{}, err
 	}
-	if err := copyHash(&k.Hash, hash); err != nil {
+	if err := store.CopyHash(&k.Hash, hash); err != nil {
 		return store.Key{}, err
 	}
 	k.CreatedAt = fromMicros(created)
@@ -81,11 +80,7 @@ func scanKey(row interface{ Scan(...any) error }) (store.Key, error) {
 	return k, nil
 }
 
-// copyHash copies a stored hash into h.
-func copyHash(h *apikey.Hash, stored []byte) error {
-	if len(stored) != len(h) {
-		return fmt.Errorf("a stored key hash is %d bytes long, not %d", len(stored), len(h))
-	}
-	copy(h[:], stored)
-	return nil
+func (x executor) LiveKeyByHash(ctx context.Context, h apikey.Hash) (store.Key, bool, error) {
+	return x.oneKey(x.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = ? AND revoked_at IS NULL`, h[:]))
 }

@@ -64,6 +64,7 @@ type driver struct {
 	r     *sql.DB // reads: a small pool, query_only
 	wc    *stmtCache
 	rc    *stmtCache
+	m     marker // FeedMark's connection
 	close sync.Once
 }
 
@@ -145,6 +146,11 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	d.r, d.rc = r, newStmtCache(r)
+	if d.m.db, err = sql.Open("sqlite", dsn(path, busyMS, false)); err != nil {
+		_ = d.Close()
+		return nil, espresso.Wrap(espresso.Internal, err, "sqlite: open")
+	}
+	d.m.db.SetMaxOpenConns(1)
 	if err := d.Ping(ctx); err != nil {
 		_ = d.Close()
 		return nil, openError(err)
@@ -188,6 +194,9 @@ func (d *driver) Close() error {
 	d.close.Do(func() {
 		if d.r != nil {
 			errs = append(errs, d.rc.close(), d.r.Close())
+		}
+		if d.m.db != nil {
+			errs = append(errs, d.m.close())
 		}
 		errs = append(errs, d.wc.close(), d.w.Close())
 	})

@@ -64,6 +64,22 @@ func everyCall(s *store.Store, a store.Account, k store.NewKey) map[string]func(
 			return err
 		},
 		"Ping": s.Ping,
+		"SignInSession": func(ctx context.Context) error {
+			_, err := s.SignInSession(ctx, newWallet(), newNonce(), start.Add(time.Hour), nil, newSession(start.Add(time.Hour)))
+			return err
+		},
+		"EndSession": func(ctx context.Context) error {
+			_, _, err := s.EndSession(ctx, a.ID, newSession(start).Hash)
+			return err
+		},
+		"EndSessions":  func(ctx context.Context) error { _, _, err := s.EndSessions(ctx, a.ID); return err },
+		"Sessions":     func(ctx context.Context) error { _, err := s.Sessions(ctx, a.ID); return err },
+		"LiveSessions": func(ctx context.Context) error { _, err := s.LiveSessions(ctx); return err },
+		"RecordSessionUse": func(ctx context.Context) error {
+			return s.RecordSessionUse(ctx, map[store.SessionHash]time.Time{newSession(start).Hash: start})
+		},
+		"PruneSessions": func(ctx context.Context) error { _, err := s.PruneSessions(ctx, start); return err },
+		"DeleteAccount": func(ctx context.Context) error { _, err := s.DeleteAccount(ctx, a.WalletAddress); return err },
 	}
 }
 

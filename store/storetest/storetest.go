@@ -65,6 +65,7 @@ func Run(t *testing.T, b Backend) {
 	t.Run("RecordUse", h.testRecordUse)
 	t.Run("Snapshot", h.testSnapshot)
 	t.Run("Events", h.testEvents)
+	t.Run("PagedSnapshot", h.testPagedSnapshot)
 	t.Run("PruneEvents", h.testPruneEvents)
 	t.Run("PruneKeys", h.testPruneKeys)
 	t.Run("ConcurrentFeed", h.testConcurrentFeed)
@@ -74,6 +75,8 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Ping", h.testPing)
 	t.Run("Watch", h.testWatch)
 	t.Run("Errors", h.testErrors)
+	t.Run("Sessions", h.testSessions)
+	t.Run("DeleteAccount", h.testDeleteAccount)
 }
 
 // Clock is a settable clock for tests; safe for concurrent use.
