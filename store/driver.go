@@ -143,6 +143,7 @@ type Reader interface {
 // stored (UTC, microseconds).
 type Tx interface {
 	Reader
+	Savepoints
 	// InsertAccount stores a, unless its wallet has an account already, in
 	// which case it changes nothing and returns false (waiting first, if
 	// another transaction is inserting one, for that one to end).
@@ -165,6 +166,9 @@ type Tx interface {
 	// the pruning horizon to the highest seq it deleted, and returns how
 	// many it deleted.
 	DeleteEventsBefore(ctx context.Context, seq int64) (int64, error)
+	// DeleteKeysRevokedBefore deletes the keys revoked before t and returns
+	// how many it deleted.
+	DeleteKeysRevokedBefore(ctx context.Context, t time.Time) (int64, error)
 	// UseNonce records nonce as used until expires, unless it is recorded
 	// already, in which case it changes nothing and returns false (waiting
 	// first, if another transaction is recording it, for that one to end).

@@ -134,7 +134,10 @@ func (s *Store) FeedMark(ctx context.Context, sync bool) (mark uint64, ok bool) 
 // or after before, so that what remains is always the newest part of the
 // feed with no holes (with a clock that never goes back, that is every
 // event recorded before it); later Events calls that would need them get
-// ErrFeedTruncated. It returns how many it deleted.
+// ErrFeedTruncated. It also deletes the keys revoked before then, which
+// only the pruned events still told of, so that the database's size
+// follows the live keys, not their history. It returns how many events it
+// deleted.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.write(ctx, "prune events", RowTx, func(ctx context.Context, tx Tx, _ time.Time) error {
@@ -142,7 +145,10 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error
 		if err != nil {
 			return err
 		}
-		n, err = tx.DeleteEventsBefore(ctx, cut)
+		if n, err = tx.DeleteEventsBefore(ctx, cut); err != nil {
+			return err
+		}
+		_, err = tx.DeleteKeysRevokedBefore(ctx, stored(before))
 		return err
 	})
 	if err != nil {

@@ -40,6 +40,7 @@ type Store struct {
 	d       Driver
 	now     func() time.Time
 	observe func(op string, took time.Duration, err error)
+	batch   *batcher
 }
 
 // Options configure a Store. The zero value is ready to use.
@@ -58,7 +59,7 @@ type Options struct {
 
 // New returns a Store on d, which it owns: Close closes d.
 func New(d Driver, opts Options) *Store {
-	s := &Store{d: d, now: opts.Now, observe: opts.Observe}
+	s := &Store{d: d, now: opts.Now, observe: opts.Observe, batch: newBatcher()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -75,8 +76,9 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close releases the Store's resources and ends every Watch. Calls in
-// progress may fail.
+// progress may fail; later writes fail with espresso.Unavailable.
 func (s *Store) Close() error {
+	s.batch.close()
 	if err := s.d.Close(); err != nil {
 		return espresso.Wrap(espresso.Internal, err, s.d.Name()+": close")
 	}
@@ -110,14 +112,21 @@ func (s *Store) read(ctx context.Context, op string, fn func(ctx context.Context
 	return s.observed(op, func() error { return s.d.Read(ctx, fn) })
 }
 
-// write runs fn in a write transaction of kind, giving it the time read
-// once the transaction holds its locks, and classifies its error as op's.
+// write runs fn in a write transaction of kind (at least), giving it the
+// time read once the transaction holds its locks, and classifies its error
+// as op's. Writes other than migrations are group-committed (see batcher):
+// fn may share its transaction with other writes, each in its own
+// savepoint, and runs with a context of the Store's rather than ctx, which
+// only bounds the wait for a batch to start.
 func (s *Store) write(ctx context.Context, op string, kind TxKind, fn func(ctx context.Context, tx Tx, now time.Time) error) error {
-	return s.observed(op, func() error {
-		return s.d.Write(ctx, kind, func(ctx context.Context, tx Tx) error {
-			return fn(ctx, tx, s.clock())
+	if kind == SchemaTx {
+		return s.observed(op, func() error {
+			return s.d.Write(ctx, kind, func(ctx context.Context, tx Tx) error {
+				return fn(ctx, tx, s.clock())
+			})
 		})
-	})
+	}
+	return s.observed(op, func() error { return s.batched(ctx, kind, fn) })
 }
 
 // observed runs call, one call to the database, classifies its error as

@@ -90,7 +90,7 @@ func pgTables(t testing.TB, dbURL string) int {
 
 // commandFlags is every command with the flags its help must list.
 var commandFlags = map[string][]string{
-	"serve":          {"addr", "auth-failure-burst", "auth-failure-delay", "auth-failure-rate", "data", "database-url", "jwt-ttl", "log-level", "max-staleness", "network", "public-url", "session-max-lifetime", "signin-rate", "trusted-proxies"},
+	"serve":          {"addr", "auth-failure-burst", "auth-failure-delay", "auth-failure-rate", "data", "database-url", "event-retention", "jwt-ttl", "log-level", "max-staleness", "network", "prune-interval", "public-url", "session-max-lifetime", "signin-rate", "trusted-proxies"},
 	"migrate":        {"data", "database-url", "network"},
 	"account create": {"data", "database-url", "network", "wallet"},
 	"key rotate":     {"data", "database-url", "network", "wallet"},

@@ -34,6 +34,8 @@ type config struct {
 	FailureDelay       time.Duration
 	TrustedProxies     string
 	MetricsAddr        string
+	EventRetention     time.Duration
+	PruneInterval      time.Duration
 }
 
 // storeFlags are the flags of every command that opens the database.
@@ -61,6 +63,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve Prometheus metrics on (GET /metrics), apart from --addr;\n"+
 		"keep it internal. Empty: no metrics listener")
+	durationFlag(fs, &c.EventRetention, "event-retention", 24*time.Hour, "how long key events are kept for replicas that fall behind (a `duration`)")
+	durationFlag(fs, &c.PruneInterval, "prune-interval", time.Hour, "how often old key events and expired sign-in nonces are deleted (a `duration`)")
 }
 
 // trustedProxies parses --trusted-proxies.

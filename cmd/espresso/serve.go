@@ -76,13 +76,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", applied)
 	}
-	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c)})
+	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c), EventRetention: c.EventRetention, PruneInterval: c.PruneInterval})
 	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
 		return err
 	}
 	ss, err := sessions.New(st, secret, sessions.Options{Network: network, PublicURL: c.PublicURL, TokenTTL: c.JWTTTL,
-		MaxLifetime: c.SessionMaxLifetime, Feed: ks, Logger: log})
+		MaxLifetime: c.SessionMaxLifetime, Feed: ks, Logger: log, PruneInterval: c.PruneInterval})
 	switch {
 	case errors.Is(err, sessions.ErrPublicURL):
 		return fmt.Errorf("%w: --public-url: %v", errUsage, err)

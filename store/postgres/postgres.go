@@ -91,6 +91,7 @@ type driver struct {
 var (
 	_ store.Driver  = (*driver)(nil)
 	_ store.Watcher = (*driver)(nil)
+	_ store.Bounded = (*driver)(nil)
 	_ store.Marker  = (*driver)(nil)
 )
 
@@ -165,6 +166,10 @@ func open(ctx context.Context, url string, opts Options) (*driver, error) {
 
 // Name implements store.Driver.
 func (d *driver) Name() string { return "postgres" }
+
+// CallTimeout implements store.Bounded: a group-committed write is bounded
+// by the timeout from when it was queued.
+func (d *driver) CallTimeout() time.Duration { return d.timeout }
 
 // Close ends every Watch and closes the pool, waiting for connections in
 // use to be returned. It always returns nil.
@@ -270,6 +275,8 @@ type querier interface {
 type executor struct {
 	q        querier
 	migrated bool // ApplyMigration ran: the schema changed
+	// releasePending: the savepoint is to be released (see Savepoint).
+	releasePending bool
 }
 
 var _ store.Tx = (*executor)(nil)

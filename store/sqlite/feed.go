@@ -123,7 +123,7 @@ func (x executor) DeleteEventsBefore(ctx context.Context, seq int64) (int64, err
 		return 0, err
 	}
 	_, err = x.tx.ExecContext(ctx, `UPDATE key_feed SET pruned_through = max(pruned_through, ?)`, last.Int64)
-	return n, err
+	return x.reclaim(ctx)(n, err)
 }
 
 func (x executor) LastSeq(ctx context.Context) (int64, error) {

@@ -11,5 +11,5 @@ func (x executor) UseNonce(ctx context.Context, nonce string, expires time.Time)
 }
 
 func (x executor) DeleteNoncesBefore(ctx context.Context, t time.Time) (int64, error) {
-	return x.affected(x.tx.ExecContext(ctx, `DELETE FROM used_nonces WHERE expires_at < ?`, toMicros(t)))
+	return x.reclaim(ctx)(x.affected(x.tx.ExecContext(ctx, `DELETE FROM used_nonces WHERE expires_at < ?`, toMicros(t))))
 }

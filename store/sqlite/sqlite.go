@@ -62,7 +62,9 @@ type Options struct {
 type driver struct {
 	w     *sql.DB // writes: one connection, transactions BEGIN IMMEDIATE
 	r     *sql.DB // reads: a small pool, query_only
-	m     marker  // FeedMark's connection
+	wc    *stmtCache
+	rc    *stmtCache
+	m     marker // FeedMark's connection
 	close sync.Once
 }
 
@@ -118,7 +120,7 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	d := &driver{w: w}
+	d := &driver{w: w, wc: newStmtCache(w)}
 
 	// The writer connects first: it is the one that puts the file in WAL
 	// mode, which then persists for every connection.
@@ -131,6 +133,10 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 		_ = d.Close()
 		return nil, espresso.E(espresso.Internal, fmt.Sprintf("sqlite: open: the database is in %s journal mode, not WAL", mode))
 	}
+	if err := incrementalVacuum(ctx, w); err != nil {
+		_ = d.Close()
+		return nil, openError(err)
+	}
 
 	r, err := sql.Open("sqlite", dsn(path, busyMS, false))
 	if err != nil {
@@ -139,7 +145,7 @@ func Open(ctx context.Context, dir string, opts Options) (*store.Store, error) {
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
-	d.r = r
+	d.r, d.rc = r, newStmtCache(r)
 	if d.m.db, err = sql.Open("sqlite", dsn(path, busyMS, false)); err != nil {
 		_ = d.Close()
 		return nil, espresso.Wrap(espresso.Internal, err, "sqlite: open")
@@ -187,12 +193,12 @@ func (d *driver) Close() error {
 	var errs []error
 	d.close.Do(func() {
 		if d.r != nil {
-			errs = append(errs, d.r.Close())
+			errs = append(errs, d.rc.close(), d.r.Close())
 		}
 		if d.m.db != nil {
 			errs = append(errs, d.m.close())
 		}
-		errs = append(errs, d.w.Close())
+		errs = append(errs, d.wc.close(), d.w.Close())
 	})
 	return errors.Join(errs...)
 }
@@ -206,23 +212,25 @@ func (d *driver) Ping(ctx context.Context) error {
 // Write runs fn in a BEGIN IMMEDIATE transaction on the writer connection:
 // it holds the database's write lock from the start, whatever the kind.
 func (d *driver) Write(ctx context.Context, _ store.TxKind, fn func(ctx context.Context, tx store.Tx) error) error {
-	return inTx(ctx, d.w, nil, func(tx *sql.Tx) error { return fn(ctx, executor{tx}) })
+	return inTx(ctx, d.wc, nil, func(tx cachedTx) error { return fn(ctx, executor{tx}) })
 }
 
 // Read runs fn in a read transaction on the reader pool: every call of fn
 // sees the same state of the database.
 func (d *driver) Read(ctx context.Context, fn func(ctx context.Context, r store.Reader) error) error {
-	return inTx(ctx, d.r, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error { return fn(ctx, executor{tx}) })
+	return inTx(ctx, d.rc, &sql.TxOptions{ReadOnly: true}, func(tx cachedTx) error { return fn(ctx, executor{tx}) })
 }
 
-// inTx runs fn in a transaction of db and commits it if fn returns nil.
-func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, opts)
+// inTx runs fn in a transaction of c's pool and commits it if fn returns
+// nil; then it prepares the statements fn ran for the first time.
+func inTx(ctx context.Context, c *stmtCache, opts *sql.TxOptions, fn func(tx cachedTx) error) error {
+	defer c.prepare(context.WithoutCancel(ctx))
+	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
+	if err := fn(cachedTx{tx, c}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -231,7 +239,7 @@ func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.
 // executor is the store's primitives on one transaction. Its methods
 // implement store.Tx, whose comments say what each guarantees; theirs say
 // only what is particular to SQLite.
-type executor struct{ tx *sql.Tx }
+type executor struct{ tx cachedTx }
 
 var _ store.Tx = executor{}
 

@@ -1,0 +1,315 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/espresso-auth/espresso"
+	"github.com/espresso-auth/espresso/apikey"
+	"github.com/espresso-auth/espresso/store"
+	"github.com/espresso-auth/espresso/store/postgres"
+	"github.com/espresso-auth/espresso/store/postgres/pgtest"
+	"github.com/espresso-auth/espresso/store/sqlite"
+)
+
+// The group commit's own tests: the contract suite (storetest) proves that
+// concurrent writes keep every rule, however they happen to be batched;
+// these hold the committer so that chosen writes surely share one batch.
+
+// backends opens a fresh, migrated Store on each backend (PostgreSQL when
+// pgtest has a database), closed when the test ends.
+var backends = map[string]func(t testing.TB) *store.Store{
+	"sqlite": func(t testing.TB) *store.Store {
+		s, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
+		return migrated(t, s, err)
+	},
+	"postgres": func(t testing.TB) *store.Store {
+		s, err := postgres.Open(t.Context(), pgtest.URL(t), postgres.Options{Timeout: 30 * time.Second})
+		return migrated(t, s, err)
+	},
+}
+
+func migrated(t testing.TB, s *store.Store, err error) *store.Store {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newKey(t testing.TB) store.NewKey {
+	t.Helper()
+	k, err := apikey.New(apikey.Live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.NewKey{Hash: k.Hash(), Masked: k.Mask()}
+}
+
+func newWallet() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return "addr_test1q" + hex.EncodeToString(b)
+}
+
+// queue runs each call in its own goroutine once the committer is held,
+// waits until all are queued, releases the committer and returns their
+// errors, in order.
+func queue(t *testing.T, s *store.Store, calls ...func() error) []error {
+	t.Helper()
+	queued, release := store.HoldBatches(s)
+	defer release()
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Go(func() { errs[i] = call() })
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for queued() < len(calls) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d writes queued after 30s", queued(), len(calls))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	wg.Wait()
+	return errs
+}
+
+func TestBatch_AFailingWriteNeitherFailsNorCommitsTheOthersOfItsBatch(t *testing.T) {
+	t.Parallel()
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			taken := newKey(t)
+			owner, _, err := s.CreateAccount(t.Context(), newWallet(), &taken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, seq, err := s.Snapshot(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes := store.BatchSizes(s)
+
+			good := []string{newWallet(), newWallet(), newWallet()}
+			bad := newWallet() // its account is inserted, then its key is refused
+			wrong := newKey(t)
+			var calls []func() error
+			for _, w := range good {
+				calls = append(calls, func() error {
+					k := newKey(t)
+					_, _, err := s.CreateAccount(t.Context(), w, &k)
+					return err
+				})
+			}
+			calls = append(calls,
+				func() error { _, _, err := s.CreateAccount(t.Context(), bad, &taken); return err },
+				func() error {
+					_, _, err := s.RotateKey(t.Context(), owner.ID, &wrong.Hash, newKey(t))
+					return err
+				},
+			)
+			errs := queue(t, s, calls...)
+
+			if got := sizes(); !slices.Equal(got, []int{len(calls)}) {
+				t.Fatalf("batch sizes %v, want the %d writes in one batch", got, len(calls))
+			}
+			for i := range good {
+				if errs[i] != nil {
+					t.Errorf("good write %d failed with its batch: %v", i, errs[i])
+				}
+			}
+			if espresso.KindOf(errs[3]) != espresso.Internal {
+				t.Errorf("the account whose key is taken: %v, want internal", errs[3])
+			}
+			if !errors.Is(errs[4], store.ErrKeyNotLive) {
+				t.Errorf("the rotation with a wrong key: %v, want %v", errs[4], store.ErrKeyNotLive)
+			}
+			for _, w := range good {
+				if _, err := s.AccountByWallet(t.Context(), w); err != nil {
+					t.Errorf("a good write's account: %v", err)
+				}
+			}
+			if _, err := s.AccountByWallet(t.Context(), bad); !errors.Is(err, espresso.ErrUserNotFound) {
+				t.Errorf("the refused write's account: %v, want it rolled back (not found)", err)
+			}
+			events, err := s.Events(t.Context(), seq, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != len(good) {
+				t.Fatalf("%d events after the batch, want the %d good writes' KeyIssued", len(events), len(good))
+			}
+			for i, ev := range events {
+				if ev.Kind != store.KeyIssued || ev.Seq != seq+int64(i)+1 {
+					t.Errorf("event %d: %v #%d, want KeyIssued #%d", i, ev.Kind, ev.Seq, seq+int64(i)+1)
+				}
+			}
+		})
+	}
+}
+
+func TestBatch_RotationsPresentingOneKeyInOneBatchHaveOneWinner(t *testing.T) {
+	t.Parallel()
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			first := newKey(t)
+			acct, _, err := s.CreateAccount(t.Context(), newWallet(), &first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes := store.BatchSizes(s)
+			next := make([]store.NewKey, 8)
+			calls := make([]func() error, len(next))
+			for i := range next {
+				next[i] = newKey(t)
+				calls[i] = func() error {
+					_, _, err := s.RotateKey(t.Context(), acct.ID, &first.Hash, next[i])
+					return err
+				}
+			}
+			errs := queue(t, s, calls...)
+			if got := sizes(); !slices.Equal(got, []int{len(calls)}) {
+				t.Fatalf("batch sizes %v, want one batch of %d", got, len(calls))
+			}
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Errorf("rotations %d and %d both won", winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, store.ErrKeyNotLive):
+					t.Errorf("rotation %d: %v, want a winner or %v", i, err, store.ErrKeyNotLive)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no rotation won")
+			}
+			live, err := s.LiveKey(t.Context(), acct.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if live.Hash != next[winner].Hash {
+				t.Errorf("the live key is not the winner's")
+			}
+		})
+	}
+}
+
+func TestBatch_AWriteWithdrawnBeforeItsBatchRunsIsNeverCommitted(t *testing.T) {
+	t.Parallel()
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			queued, release := store.HoldBatches(s)
+			defer release()
+			ctx, cancel := context.WithCancel(t.Context())
+			w := newWallet()
+			done := make(chan error)
+			go func() { _, _, err := s.CreateAccount(ctx, w, nil); done <- err }()
+			for deadline := time.Now().Add(30 * time.Second); queued() < 1; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the write did not queue in 30s")
+				}
+			}
+			cancel()
+			if err := <-done; espresso.KindOf(err) != espresso.Unavailable {
+				t.Errorf("the withdrawn write: %v, want unavailable", err)
+			}
+			release()
+			// A later write commits, so the withdrawn one would have too.
+			if _, _, err := s.CreateAccount(t.Context(), newWallet(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AccountByWallet(t.Context(), w); !errors.Is(err, espresso.ErrUserNotFound) {
+				t.Errorf("the withdrawn write's account: %v, want not found", err)
+			}
+		})
+	}
+}
+
+func TestBatch_ABatchThatCannotCommitFailsEveryWriteAndCommitsNone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := sqlite.Open(t.Context(), dir, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
+	s = migrated(t, s, err)
+	sizes := store.BatchSizes(s)
+
+	// Another connection holds the write lock past the busy timeout.
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: filepath.Join(dir, sqlite.FileName)}).EscapedPath()+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(t.Context(), `INSERT INTO settings (name, value) VALUES ('lock', x'00')`); err != nil {
+		t.Fatal(err)
+	}
+
+	ws := []string{newWallet(), newWallet(), newWallet()}
+	calls := make([]func() error, len(ws))
+	for i, w := range ws {
+		calls[i] = func() error { _, _, err := s.CreateAccount(t.Context(), w, nil); return err }
+	}
+	for i, err := range queue(t, s, calls...) {
+		if espresso.KindOf(err) != espresso.Unavailable {
+			t.Errorf("write %d of the locked-out batch: %v, want unavailable", i, err)
+		}
+	}
+	if got := sizes(); !slices.Equal(got, []int{len(calls)}) {
+		t.Fatalf("batch sizes %v, want one batch of %d", got, len(calls))
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if _, err := s.AccountByWallet(t.Context(), w); !errors.Is(err, espresso.ErrUserNotFound) {
+			t.Errorf("an account of the failed batch: %v, want not found", err)
+		}
+	}
+}
+
+func TestBatch_ClosingTheStoreFailsQueuedWritesUnavailable(t *testing.T) {
+	t.Parallel()
+	s := backends["sqlite"](t)
+	queued, release := store.HoldBatches(s)
+	defer release()
+	done := make(chan error)
+	go func() { _, _, err := s.CreateAccount(context.Background(), newWallet(), nil); done <- err }()
+	for deadline := time.Now().Add(30 * time.Second); queued() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the write did not queue in 30s")
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; espresso.KindOf(err) != espresso.Unavailable {
+		t.Errorf("a write queued at Close: %v, want unavailable", err)
+	}
+	if _, _, err := s.CreateAccount(t.Context(), newWallet(), nil); espresso.KindOf(err) != espresso.Unavailable {
+		t.Errorf("a write after Close: %v, want unavailable", err)
+	}
+}
