@@ -137,3 +137,31 @@ func CopyHash[H ~[32]byte](h *H, stored []byte) error {
 	copy((*h)[:], stored)
 	return nil
 }
+
+// EventRow is one row of the key_events table, as both backends lay it
+// out: key and session events share its columns (a session's end is in
+// revoked_at, its expiry in expires_at). A driver scans the row into its
+// own types and converts it here, so that what the columns mean is written
+// once.
+type EventRow struct {
+	Seq       int64
+	Kind      EventKind
+	AccountID string
+	Hash      []byte
+	Masked    string
+	Wallet    string // the account's, empty once it was erased
+	Created   time.Time
+	Revoked   time.Time // zero: none
+	Expires   time.Time // zero: none
+}
+
+// Event returns the event the row records.
+func (r EventRow) Event() (Event, error) {
+	ev := Event{Seq: r.Seq, Kind: r.Kind}
+	if r.Kind.IsSession() {
+		ev.Session = Session{AccountID: r.AccountID, CreatedAt: r.Created, ExpiresAt: r.Expires, EndedAt: r.Revoked}
+		return ev, CopyHash(&ev.Session.Hash, r.Hash)
+	}
+	ev.Key = Key{AccountID: r.AccountID, WalletAddress: r.Wallet, Masked: r.Masked, CreatedAt: r.Created, RevokedAt: r.Revoked}
+	return ev, CopyHash(&ev.Key.Hash, r.Hash)
+}

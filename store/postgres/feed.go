@@ -104,24 +104,18 @@ func (x *executor) Events(ctx context.Context, after int64, limit int) (int64, [
 		if seq == nil { // no event after `after`
 			continue
 		}
-		ev := store.Event{Seq: *seq, Kind: store.EventKind(*kind)}
-		if ev.Kind.IsSession() {
-			if err := store.CopyHash(&ev.Session.Hash, hash); err != nil {
-				return 0, nil, err
-			}
-			ev.Session.AccountID = *accountID
-			ev.Session.CreatedAt = timeOrZero(created)
-			ev.Session.ExpiresAt = timeOrZero(expires)
-			ev.Session.EndedAt = timeOrZero(revoked)
-			events = append(events, ev)
-			continue
+		r := store.EventRow{Seq: *seq, Kind: store.EventKind(*kind), Hash: hash, Wallet: wallet,
+			Created: timeOrZero(created), Revoked: timeOrZero(revoked), Expires: timeOrZero(expires)}
+		if accountID != nil {
+			r.AccountID = *accountID
 		}
-		if err := store.CopyHash(&ev.Key.Hash, hash); err != nil {
+		if masked != nil {
+			r.Masked = *masked
+		}
+		ev, err := r.Event()
+		if err != nil {
 			return 0, nil, err
 		}
-		ev.Key.AccountID, ev.Key.Masked, ev.Key.WalletAddress = *accountID, *masked, wallet
-		ev.Key.CreatedAt = timeOrZero(created)
-		ev.Key.RevokedAt = timeOrZero(revoked)
 		events = append(events, ev)
 	}
 	return horizon, events, rows.Err()

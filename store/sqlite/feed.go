@@ -74,32 +74,19 @@ func (x executor) Events(ctx context.Context, after int64, limit int) (int64, []
 	var events []store.Event
 	for rows.Next() {
 		var (
-			ev      store.Event
-			hash    []byte
-			created int64
-			revoked sql.NullInt64
-			expires sql.NullInt64
+			r                store.EventRow
+			created          int64
+			revoked, expires sql.NullInt64
 		)
-		if err := rows.Scan(&ev.Seq, &ev.Kind, &ev.Key.AccountID, &hash, &ev.Key.Masked, &created, &revoked,
-			&ev.Key.WalletAddress, &expires); err != nil {
+		if err := rows.Scan(&r.Seq, &r.Kind, &r.AccountID, &r.Hash, &r.Masked, &created, &revoked,
+			&r.Wallet, &expires); err != nil {
 			return 0, nil, err
 		}
-		if ev.Kind.IsSession() {
-			if err := store.CopyHash(&ev.Session.Hash, hash); err != nil {
-				return 0, nil, err
-			}
-			ev.Session.AccountID, ev.Key = ev.Key.AccountID, store.Key{}
-			ev.Session.CreatedAt = fromMicros(created)
-			ev.Session.ExpiresAt = fromNullMicros(expires)
-			ev.Session.EndedAt = fromNullMicros(revoked)
-			events = append(events, ev)
-			continue
-		}
-		if err := store.CopyHash(&ev.Key.Hash, hash); err != nil {
+		r.Created, r.Revoked, r.Expires = fromMicros(created), fromNullMicros(revoked), fromNullMicros(expires)
+		ev, err := r.Event()
+		if err != nil {
 			return 0, nil, err
 		}
-		ev.Key.CreatedAt = fromMicros(created)
-		ev.Key.RevokedAt = fromNullMicros(revoked)
 		events = append(events, ev)
 	}
 	return horizon, events, rows.Err()
