@@ -19,8 +19,8 @@ import (
 	"github.com/espresso-auth/espresso/apikey"
 )
 
-// The README (and docs/clients.md, for the bots' walk-through) marks the
-// blocks this test runs with an HTML comment on the line before their
+// The README (and docs/clients.md, for the bots' walk-through, and
+// docs/design.md, for the sign-in message) marks the blocks this test runs with an HTML comment on the line before their
 // opening fence:
 //
 //	<!-- readme-test: NAME -->
@@ -33,12 +33,11 @@ import (
 // the test compares them (see matchJSON for how "…" and times match).
 
 // readmePaths are the documents whose marked blocks the test runs.
-var readmePaths = []string{"../../README.md", "../../docs/clients.md"}
+var readmePaths = []string{"../../README.md", "../../docs/clients.md", "../../docs/design.md"}
 
 var readmeMarker = regexp.MustCompile(`(?m)^<!-- readme-test: ([a-z -]+) -->\n` + "```" + `[a-z]*\n`)
 
-// readmeBlocks returns the marked blocks of the README and docs/clients.md
-// by name.
+// readmeBlocks returns the marked blocks of readmePaths by name.
 func readmeBlocks(t *testing.T) map[string]string {
 	t.Helper()
 	blocks := map[string]string{}
