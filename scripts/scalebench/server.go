@@ -159,3 +159,31 @@ func (s *server) metrics(ctx context.Context) (sample, error) {
 	}
 	return m, nil
 }
+
+// cpuProfile writes the server's CPU profile over d (from the metrics
+// listener's /debug/pprof/profile) to path.
+func (s *server) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	secs := max(int(d/time.Second), 1)
+	url := strings.TrimSuffix(s.metricsURL, "/metrics") + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
