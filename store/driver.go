@@ -153,7 +153,7 @@ type Tx interface {
 	InsertKey(ctx context.Context, k Key) error
 	// RevokeLiveKey sets RevokedAt to at on the account's live key, if it
 	// has one and, when current is not nil, it is current, and returns the
-	// key as revoked.
+	// key as revoked, with its account's WalletAddress.
 	RevokeLiveKey(ctx context.Context, accountID string, current *apikey.Hash, at time.Time) (k Key, revoked bool, err error)
 	// AppendEvent records e (its Seq ignored) at the end of the key feed,
 	// as recorded at the given time, and returns its seq: greater than

@@ -26,23 +26,29 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 		events []Event
 	)
 	err := s.write(ctx, "rotate key", FeedTx, func(ctx context.Context, tx Tx, now time.Time) error {
-		acct, err := accountByID(ctx, tx, accountID)
+		var recorded []Event
+		old, revoked, err := tx.RevokeLiveKey(ctx, accountID, current, now)
 		if err != nil {
 			return err
 		}
-		var recorded []Event
-		old, revoked, err := tx.RevokeLiveKey(ctx, accountID, current, now)
-		switch {
-		case err != nil:
-			return err
-		case revoked:
+		// The revoked key names its account and wallet, which is all the
+		// new key needs: reading the account too costs a rotation a
+		// statement. Without one, the account is read to tell a missing
+		// account from one without the presented key.
+		acct := Account{ID: old.AccountID, WalletAddress: old.WalletAddress}
+		if !revoked {
+			if acct, err = accountByID(ctx, tx, accountID); err != nil {
+				return err
+			}
+			if current != nil {
+				return ErrKeyNotLive
+			}
+		} else {
 			ev, err := record(ctx, tx, KeyRevoked, old, now)
 			if err != nil {
 				return err
 			}
 			recorded = append(recorded, ev)
-		case current != nil:
-			return ErrKeyNotLive
 		}
 		ev, err := issue(ctx, tx, acct, next, now)
 		if err != nil {

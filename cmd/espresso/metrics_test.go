@@ -85,6 +85,13 @@ func TestMetrics_ParseAsPrometheusTextAndMoveWithTraffic(t *testing.T) {
 	if status, _ := call(t, "GET", n.url+"/metrics", ""); status != 404 {
 		t.Errorf("GET /metrics on the public --addr: %d, want 404", status)
 	}
+	// The runtime's profiles are internal: on the metrics listener only.
+	if status, _ := call(t, "GET", n.url+"/debug/pprof/", ""); status != 404 {
+		t.Errorf("GET /debug/pprof/ on the public --addr: %d, want 404", status)
+	}
+	if status, body := call(t, "GET", murl+"/debug/pprof/goroutine?debug=1", ""); status != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Errorf("GET /debug/pprof/goroutine on --metrics-addr: %d %.100q, want 200 and the profile", status, body)
+	}
 	before := scrape(t, murl)
 	if v := value(before, "espresso_replica_keys"); v != 0 && v != 1 {
 		t.Errorf("espresso_replica_keys = %v at the start, want 0 or 1", v)

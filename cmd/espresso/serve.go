@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -156,10 +157,14 @@ func sharedLimits(st *store.Store) ratelimit.Shared {
 	return nil
 }
 
-// metricsHandler serves GET /metrics on the metrics listener, and 404 for
+// metricsHandler serves GET /metrics on the metrics listener, the Go
+// runtime's profiles under /debug/pprof/ (internal: for finding where the
+// CPU goes under load, on the listener that is never public), and 404 for
 // anything else.
 func metricsHandler(m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	return mux
 }

@@ -158,11 +158,21 @@ func selfCPU() float64 {
 }
 
 // cpuPerOp runs phase, which returns ops/s over d, and also returns the
-// server's and the clients' CPU time per operation.
-func cpuPerOp(ctx context.Context, srv *server, d time.Duration, phase func() (float64, time.Duration, error)) (rate float64, lat, server, clients time.Duration, err error) {
+// server's and the clients' CPU time per operation. With a profile path it
+// also writes the server's CPU profile of the phase there.
+func cpuPerOp(ctx context.Context, srv *server, profile string, d time.Duration, phase func() (float64, time.Duration, error)) (rate float64, lat, server, clients time.Duration, err error) {
 	before, err := srv.metrics(ctx)
 	if err != nil {
 		return 0, 0, 0, 0, err
+	}
+	if profile != "" {
+		profiled := make(chan error, 1)
+		go func() { profiled <- srv.cpuProfile(ctx, d, profile) }()
+		defer func() {
+			if perr := <-profiled; err == nil && perr != nil {
+				err = fmt.Errorf("CPU profile: %w", perr)
+			}
+		}()
 	}
 	self := selfCPU()
 	began := time.Now()
@@ -190,11 +200,11 @@ func measure(ctx context.Context, c config, db *target, srv *server, keys []stri
 		if err != nil {
 			return fmt.Errorf("raw commits: %w", err)
 		}
-		rot, rotLat, rotSrv, rotCli, err := cpuPerOp(ctx, srv, c.secs, func() (float64, time.Duration, error) { return rotations(ctx, srv.base, keys[:c.clients], c.secs) })
+		rot, rotLat, rotSrv, rotCli, err := cpuPerOp(ctx, srv, c.profile("rotations", r), c.secs, func() (float64, time.Duration, error) { return rotations(ctx, srv.base, keys[:c.clients], c.secs) })
 		if err != nil {
 			return fmt.Errorf("rotations: %w", err)
 		}
-		sign, signLat, signSrv, signCli, err := cpuPerOp(ctx, srv, c.secs, func() (float64, time.Duration, error) {
+		sign, signLat, signSrv, signCli, err := cpuPerOp(ctx, srv, c.profile("signins", r), c.secs, func() (float64, time.Duration, error) {
 			return parallel(ctx, c.signInClients, c.secs, func(ctx context.Context, _ int) error { return signIn(ctx, srv.base) })
 		})
 		if err != nil {

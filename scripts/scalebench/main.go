@@ -63,6 +63,7 @@ type config struct {
 	every         time.Duration
 	retention     time.Duration
 	loadOnly      bool
+	profiles      string
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -83,6 +84,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (config,
 	fs.DurationVar(&c.every, "every", 30*time.Second, "soak: how often to report")
 	fs.DurationVar(&c.retention, "event-retention", 0, "soak: the server's --event-retention (default: the server's)")
 	fs.BoolVar(&c.loadOnly, "load-only", false, "only bulk-load (into -dir, for later runs)")
+	fs.StringVar(&c.profiles, "cpuprofile", "", "write the server's CPU profile of each round's rotations and sign-ins into this `directory` (go tool pprof reads them)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -157,6 +159,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "memory after start: RSS %s, Go heap in use %s (%.0f B per live key)\n",
 		mib(m.rss), mib(m.heap), m.heap/float64(max(rows, 1)))
+	// The replica loads its keys while the server serves: measuring
+	// before it is done would charge the load's CPU to the first round.
+	for m.loading {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if m, err = srv.metrics(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "replica loaded %v after start: RSS %s, Go heap in use %s (%.0f B per live key)\n",
+		srv.sinceStart().Round(time.Millisecond), mib(m.rss), mib(m.heap), m.heap/float64(max(rows, 1)))
 
 	if c.soak > 0 {
 		return soak(ctx, c, db, srv, bench, stdout)
@@ -165,3 +181,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+
+// profile is where round r's CPU profile of phase goes, or "" for none.
+func (c config) profile(phase string, r int) string {
+	if c.profiles == "" {
+		return ""
+	}
+	return filepath.Join(c.profiles, fmt.Sprintf("%s-%d.pprof", phase, r+1))
+}

@@ -36,6 +36,7 @@ type server struct {
 	base       string // http://host:port
 	metricsURL string // the metrics listener's /metrics URL
 	ready      time.Duration
+	began      time.Time // the exec
 	exited     chan struct{}
 }
 
@@ -78,6 +79,7 @@ func startServer(ctx context.Context, bin string, db *target, work string, reten
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	began := time.Now()
+	s.began = began
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -113,6 +115,7 @@ func (s *server) stop() {
 type sample struct {
 	rss, heap float64
 	cpu       float64 // the server's CPU seconds
+	loading   bool    // the replica is still loading its keys (a build without the metric never is)
 	dbCalls   float64 // every database call, by any operation
 }
 
@@ -150,6 +153,8 @@ func (s *server) metrics(ctx context.Context) (sample, error) {
 			m.heap, found = v, found+1
 		case name == "process_cpu_seconds_total":
 			m.cpu = v
+		case name == "espresso_replica_loaded":
+			m.loading = v == 0
 		case strings.HasPrefix(name, "espresso_db_call_duration_seconds_count{"):
 			m.dbCalls += v
 		}
@@ -159,3 +164,34 @@ func (s *server) metrics(ctx context.Context) (sample, error) {
 	}
 	return m, nil
 }
+
+// cpuProfile writes the server's CPU profile over d (from the metrics
+// listener's /debug/pprof/profile) to path.
+func (s *server) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	secs := max(int(d/time.Second), 1)
+	url := strings.TrimSuffix(s.metricsURL, "/metrics") + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// sinceStart is the time since the server's exec.
+func (s *server) sinceStart() time.Duration { return time.Since(s.began) }

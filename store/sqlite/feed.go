@@ -14,19 +14,23 @@ import (
 // A session event keeps its session in the key columns (see
 // migrations/003_sessions.sql).
 func (x executor) AppendEvent(ctx context.Context, e store.Event, at time.Time) (int64, error) {
-	var seq int64
 	var expires sql.NullInt64
 	account, hash, created, ended := e.Key.AccountID, e.Key.Hash[:], e.Key.CreatedAt, e.Key.RevokedAt
 	if e.Kind.IsSession() {
 		account, hash, created, ended = e.Session.AccountID, e.Session.Hash[:], e.Session.CreatedAt, e.Session.EndedAt
 		expires = nullMicros(e.Session.ExpiresAt)
 	}
-	err := x.tx.QueryRowContext(ctx, `INSERT INTO key_events
+	// The seq is the rowid, which the statement's result carries:
+	// RETURNING would cost SQLite a temporary table per event.
+	res, err := x.tx.ExecContext(ctx, `INSERT INTO key_events
 		(kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		int64(e.Kind), account, hash, e.Key.Masked, toMicros(created),
-		nullMicros(ended), toMicros(at), expires).Scan(&seq)
-	return seq, err
+		nullMicros(ended), toMicros(at), expires)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // lastSeqQuery selects the seq of the last event recorded, pruned or not: the
