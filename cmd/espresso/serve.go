@@ -76,7 +76,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", applied)
 	}
-	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c), EventRetention: c.EventRetention, PruneInterval: c.PruneInterval})
+	settler := newHeapSettler(getenv, log)
+	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c),
+		EventRetention: c.EventRetention, PruneInterval: c.PruneInterval, Loaded: settler.notify})
 	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
 		return err
@@ -115,6 +117,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	wg.Go(func() { ks.Run(bg) })
 	wg.Go(func() { ss.Run(bg) })
 	wg.Go(func() { limits.Run(bg) })
+	wg.Go(func() { settler.run(bg, func() int { return ks.Stats().Bytes }) })
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	if metricsLn != nil {
