@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -159,10 +160,14 @@ func sharedLimits(st *store.Store) ratelimit.Shared {
 	return nil
 }
 
-// metricsHandler serves GET /metrics on the metrics listener, and 404 for
-// anything else.
+// metricsHandler serves GET /metrics on the metrics listener, the Go
+// runtime's profiles under /debug/pprof/ (for operators and benchmarks
+// finding where memory or CPU goes; the listener is internal, like the
+// metrics), and 404 for anything else.
 func metricsHandler(m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	return mux
 }
