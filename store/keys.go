@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -140,12 +141,19 @@ func (s *Store) RecordUse(ctx context.Context, uses map[apikey.Hash]time.Time) e
 	if len(uses) == 0 {
 		return nil
 	}
-	ordered := make([]Use, 0, len(uses))
-	for h, at := range uses {
-		ordered = append(ordered, Use{Hash: h, At: stored(at)})
-	}
-	slices.SortFunc(ordered, func(a, b Use) int { return bytes.Compare(a.Hash[:], b.Hash[:]) })
+	ordered := inHashOrder(uses, func(h apikey.Hash, at time.Time) Use { return Use{Hash: h, At: at} })
 	return s.write(ctx, "record use", RowTx, func(ctx context.Context, tx Tx, _ time.Time) error {
 		return tx.RecordUse(ctx, ordered)
 	})
+}
+
+// inHashOrder returns uses, their times as stored, as mk makes them, in
+// hash order: writers that update rows in one order never deadlock.
+func inHashOrder[H ~[32]byte, U any](uses map[H]time.Time, mk func(H, time.Time) U) []U {
+	hashes := slices.SortedFunc(maps.Keys(uses), func(a, b H) int { return bytes.Compare(a[:], b[:]) })
+	out := make([]U, len(hashes))
+	for i, h := range hashes {
+		out[i] = mk(h, stored(uses[h]))
+	}
+	return out
 }

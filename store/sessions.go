@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/espresso-auth/espresso"
@@ -134,11 +132,7 @@ func (s *Store) RecordSessionUse(ctx context.Context, uses map[SessionHash]time.
 	if len(uses) == 0 {
 		return nil
 	}
-	ordered := make([]SessionUse, 0, len(uses))
-	for h, at := range uses {
-		ordered = append(ordered, SessionUse{Hash: h, At: stored(at)})
-	}
-	slices.SortFunc(ordered, func(a, b SessionUse) int { return bytes.Compare(a.Hash[:], b.Hash[:]) })
+	ordered := inHashOrder(uses, func(h SessionHash, at time.Time) SessionUse { return SessionUse{Hash: h, At: at} })
 	return s.write(ctx, "record session use", RowTx, func(ctx context.Context, tx Tx, _ time.Time) error {
 		return tx.RecordSessionUse(ctx, ordered)
 	})
