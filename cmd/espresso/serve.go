@@ -163,7 +163,8 @@ func sharedLimits(st *store.Store) ratelimit.Shared {
 // metricsHandler serves GET /metrics on the metrics listener, the Go
 // runtime's profiles under /debug/pprof/ (for operators and benchmarks
 // finding where memory or CPU goes; the listener is internal, like the
-// metrics), and 404 for anything else.
+// metrics), and 404 for anything else, the command line included: it may
+// carry --database-url with a password.
 func metricsHandler(m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
