@@ -52,6 +52,7 @@ type follower struct {
 	mark   atomic.Uint64 // the store's feed mark at the start of a pull that reached the head
 	marked atomic.Bool   // mark is set
 	loads  atomic.Uint64 // loads completed
+	loaded func()        // Options.Loaded, or nil
 	pullMu sync.Mutex    // held by a pull or a load: they never overlap
 
 	// The load in progress, if any; pullMu guards them.
@@ -277,6 +278,9 @@ func (f *follower) pullLocked(ctx context.Context) error {
 			f.loads.Add(1)
 			f.log.Info("key replica loaded", "keys", f.rep.size(), "seq", f.rep.position(),
 				"took", f.clock.Now().Sub(f.began).String())
+			if f.loaded != nil {
+				f.loaded()
+			}
 		}
 		raise(&f.synced, started.UnixMicro())
 		if marked {

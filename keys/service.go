@@ -71,6 +71,12 @@ type Options struct {
 	// LoadPage is how many live keys one read of a load asks for: each
 	// read is one bounded call to the store. Default 10,000.
 	LoadPage int
+	// Loaded, if set, is called each time a load of the replica completes
+	// (the first, and every reload), from the goroutine that reads the
+	// feed: it must return at once. The load's pages, and after a reload
+	// the replaced table, are garbage then; the server uses it to give
+	// that memory back.
+	Loaded func()
 }
 
 func (o *Options) defaults() {
@@ -126,8 +132,9 @@ var errStopped = espresso.E(espresso.Unavailable, "keys: the key feed follower h
 func New(st Store, opts Options) *Service {
 	opts.defaults()
 	rep := newReplica()
-	return &Service{st: st, opts: opts, rep: rep,
-		feed: newFollower(st, rep, opts.Clock, opts.Logger, opts.PollInterval, opts.LoadPage)}
+	feed := newFollower(st, rep, opts.Clock, opts.Logger, opts.PollInterval, opts.LoadPage)
+	feed.loaded = opts.Loaded
+	return &Service{st: st, opts: opts, rep: rep, feed: feed}
 }
 
 // Listener is told of the feed's events by the follower that keeps the

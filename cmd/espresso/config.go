@@ -61,8 +61,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.FailureDelay, "auth-failure-delay", time.Second, "the longest a 429 for a spent budget is held before it is sent (a `duration`;\n"+
 		"0 sends it at once): a flood then gets one answer per connection per delay")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `list` of the CIDRs of reverse proxies whose X-Forwarded-For names the client")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve Prometheus metrics on (GET /metrics), apart from --addr;\n"+
-		"keep it internal. Empty: no metrics listener")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "`host:port` to serve Prometheus metrics (GET /metrics) and Go's profiles\n"+
+		"(/debug/pprof/) on, apart from --addr; keep it internal. Empty: no metrics listener")
 	durationFlag(fs, &c.EventRetention, "event-retention", 24*time.Hour, "how long key events are kept for replicas that fall behind (a `duration`)")
 	durationFlag(fs, &c.PruneInterval, "prune-interval", time.Hour, "how often old key events and expired sign-in nonces are deleted (a `duration`)")
 }

@@ -92,6 +92,16 @@ func TestMetrics_ParseAsPrometheusTextAndMoveWithTraffic(t *testing.T) {
 	if status, body := call(t, "GET", murl+"/debug/pprof/goroutine?debug=1", ""); status != 200 || !strings.Contains(string(body), "goroutine profile") {
 		t.Errorf("GET /debug/pprof/goroutine on --metrics-addr: %d %.100q, want 200 and the profile", status, body)
 	}
+	if status, _ := call(t, "GET", n.url+"/debug/pprof/heap", ""); status != 404 {
+		t.Errorf("GET /debug/pprof/heap on the public --addr: %d, want 404", status)
+	}
+	if status, body := call(t, "GET", murl+"/debug/pprof/heap?debug=1", ""); status != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("GET /debug/pprof/heap on --metrics-addr: %d %.80q, want 200 and a heap profile", status, body)
+	}
+	// The command line may carry --database-url with its password.
+	if status, _ := call(t, "GET", murl+"/debug/pprof/cmdline", ""); status != 404 {
+		t.Errorf("GET /debug/pprof/cmdline on --metrics-addr: %d, want 404", status)
+	}
 	before := scrape(t, murl)
 	if v := value(before, "espresso_replica_keys"); v != 0 && v != 1 {
 		t.Errorf("espresso_replica_keys = %v at the start, want 0 or 1", v)

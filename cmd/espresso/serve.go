@@ -77,7 +77,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", applied)
 	}
-	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c), EventRetention: c.EventRetention, PruneInterval: c.PruneInterval})
+	settler := newHeapSettler(getenv, log)
+	ks := keys.New(st, keys.Options{Env: env, Logger: log, MaxStaleness: c.MaxStaleness, PollInterval: pollInterval(&c),
+		EventRetention: c.EventRetention, PruneInterval: c.PruneInterval, Loaded: settler.notify})
 	secret, err := sessions.Secret(ctx, st, getenv("ESPRESSO_JWT_SECRET"))
 	if err != nil {
 		return err
@@ -116,6 +118,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, _ io.
 	wg.Go(func() { ks.Run(bg) })
 	wg.Go(func() { ss.Run(bg) })
 	wg.Go(func() { limits.Run(bg) })
+	wg.Go(func() { settler.run(bg, func() int { return ks.Stats().Bytes }) })
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	if metricsLn != nil {
@@ -158,9 +161,10 @@ func sharedLimits(st *store.Store) ratelimit.Shared {
 }
 
 // metricsHandler serves GET /metrics on the metrics listener, the Go
-// runtime's profiles under /debug/pprof/ (internal: for finding where the
-// CPU goes under load, on the listener that is never public), and 404 for
-// anything else.
+// runtime's profiles under /debug/pprof/ (for operators and benchmarks
+// finding where memory or CPU goes; the listener is internal, like the
+// metrics), and 404 for anything else, the command line included: it may
+// carry --database-url with a password.
 func metricsHandler(m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())

@@ -3,8 +3,8 @@
 // through the store package (the code the server and CLI use, no SQL of its
 // own), starts the real binary on them, drives it over HTTP and prints
 //
-//   - memory: the process's RSS and Go heap in use, after start-up and after
-//     the load, and the heap per live key;
+//   - memory: the process's RSS and Go heap in use, once the key replica is
+//     loaded and after the load, and the heap per live key;
 //   - the ready-time ratio: time from exec to /readyz answering 200, against
 //     the time the same driver takes just to read the live keys' rows;
 //   - the rotation and sign-in ratios: durable rotations/s (32 clients, each
@@ -153,25 +153,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer srv.stop()
 	fmt.Fprintf(stdout, "ready: /readyz 200 after %v; raw read of the %d live keys' rows %v: ratio %.2f×\n",
 		srv.ready.Round(time.Millisecond), rows, raw.Round(time.Millisecond), srv.ready.Seconds()/raw.Seconds())
-	m, err := srv.metrics(ctx)
+	m, err := srv.waitLoaded(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "memory after start: RSS %s, Go heap in use %s (%.0f B per live key)\n",
-		mib(m.rss), mib(m.heap), m.heap/float64(max(rows, 1)))
-	// The replica loads its keys while the server serves: measuring
-	// before it is done would charge the load's CPU to the first round.
-	for m.loading {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if m, err = srv.metrics(ctx); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(stdout, "replica loaded %v after start: RSS %s, Go heap in use %s (%.0f B per live key)\n",
+	fmt.Fprintf(stdout, "memory once the replica is loaded (%v after start): RSS %s, Go heap in use %s (%.0f B per live key)\n",
 		srv.sinceStart().Round(time.Millisecond), mib(m.rss), mib(m.heap), m.heap/float64(max(rows, 1)))
 
 	if c.soak > 0 {

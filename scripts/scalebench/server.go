@@ -78,8 +78,7 @@ func startServer(ctx context.Context, bin string, db *target, work string, reten
 	s := &server{base: "http://" + addr, metricsURL: "http://" + maddr + "/metrics", exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	began := time.Now()
-	s.began = began
+	s.began = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -90,7 +89,7 @@ func startServer(ctx context.Context, bin string, db *target, work string, reten
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == 200 {
-				s.ready = time.Since(began)
+				s.ready = time.Since(s.began)
 				return s, nil
 			}
 		}
@@ -106,6 +105,8 @@ func startServer(ctx context.Context, bin string, db *target, work string, reten
 	}
 }
 
+func (s *server) sinceStart() time.Duration { return time.Since(s.began) }
+
 func (s *server) stop() {
 	_ = s.cmd.Process.Kill()
 	<-s.exited
@@ -115,8 +116,8 @@ func (s *server) stop() {
 type sample struct {
 	rss, heap float64
 	cpu       float64 // the server's CPU seconds
-	loading   bool    // the replica is still loading its keys (a build without the metric never is)
 	dbCalls   float64 // every database call, by any operation
+	loaded    bool    // the key replica holds every live key
 }
 
 func (s *server) metrics(ctx context.Context) (sample, error) {
@@ -151,10 +152,10 @@ func (s *server) metrics(ctx context.Context) (sample, error) {
 			m.rss, found = v, found+1
 		case name == "go_memstats_heap_inuse_bytes":
 			m.heap, found = v, found+1
+		case name == "espresso_replica_loaded":
+			m.loaded = v == 1
 		case name == "process_cpu_seconds_total":
 			m.cpu = v
-		case name == "espresso_replica_loaded":
-			m.loading = v == 0
 		case strings.HasPrefix(name, "espresso_db_call_duration_seconds_count{"):
 			m.dbCalls += v
 		}
@@ -193,5 +194,21 @@ func (s *server) cpuProfile(ctx context.Context, d time.Duration, path string) e
 	return f.Close()
 }
 
-// sinceStart is the time since the server's exec.
-func (s *server) sinceStart() time.Duration { return time.Since(s.began) }
+// waitLoaded waits until the server's key replica holds every live key
+// (it serves before that, looking up keys not loaded yet) and returns the
+// metrics then.
+func (s *server) waitLoaded(ctx context.Context) (sample, error) {
+	for {
+		m, err := s.metrics(ctx)
+		if err != nil || m.loaded {
+			return m, err
+		}
+		select {
+		case <-s.exited:
+			return m, errors.New("the server exited before its replica was loaded")
+		case <-ctx.Done():
+			return m, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
