@@ -43,7 +43,15 @@ type replica struct {
 
 	usedMu sync.Mutex
 	used   []apikey.Hash // keys whose dirty flag is set
+	// pending holds the uses of keys answered while cur was incomplete,
+	// by one indexed lookup (Service.lookUp): they have no record yet. The
+	// page that adds a key takes its use in; takeUses hands over the rest.
+	pending map[apikey.Hash]uint32
 }
+
+// maxPendingUses bounds pending: only live keys get there, but a node may
+// be asked for many while it loads.
+const maxPendingUses = 100_000
 
 func newReplica() *replica {
 	return &replica{cur: newTable(0), tomb: map[apikey.Hash]int64{}}
@@ -143,6 +151,8 @@ func (r *replica) applyLocal(events []store.Event) { r.apply(events, false) }
 func (r *replica) apply(events []store.Event, fromFeed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.usedMu.Lock()
+	defer r.usedMu.Unlock()
 	for i := range events {
 		ev := &events[i]
 		h := &ev.Key.Hash
@@ -156,7 +166,8 @@ func (r *replica) apply(events []store.Event, fromFeed bool) {
 				break
 			}
 			if toCur {
-				r.cur.add(h, func(rec *record) { fill(rec, &ev.Key, &r.cur.arena) })
+				rec, _ := r.cur.add(h, func(rec *record) { fill(rec, &ev.Key, &r.cur.arena) })
+				r.adopt(rec, h)
 			}
 			if toNext {
 				r.next.add(h, func(rec *record) { fill(rec, &ev.Key, &r.next.arena) })
@@ -220,6 +231,8 @@ func (r *replica) addPage(keys []store.Key) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.usedMu.Lock()
+	defer r.usedMu.Unlock()
 	t := r.next
 	if t == nil {
 		t = r.cur
@@ -233,6 +246,7 @@ func (r *replica) addPage(keys []store.Key) {
 		}
 		rec, _ := t.add(&k.Hash, func(rec *record) { packs[i].fill(rec, &t.arena) })
 		raiseUsed(rec, seconds(k.LastUsedAt))
+		r.adopt(rec, &k.Hash)
 		if t != r.cur {
 			// This node's uses may be newer than storage's.
 			if old := r.cur.get(&k.Hash); old != nil {
@@ -267,33 +281,85 @@ func (r *replica) finishLoad() {
 // their marks.
 func (r *replica) takeUses() map[apikey.Hash]time.Time {
 	r.usedMu.Lock()
-	batch := r.used
-	r.used = nil
+	batch, pending := r.used, r.pending
+	r.used, r.pending = nil, nil
 	r.usedMu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) == 0 && len(pending) == 0 {
 		return nil
 	}
-	uses := make(map[apikey.Hash]time.Time, len(batch))
+	uses := make(map[apikey.Hash]time.Time, len(batch)+len(pending))
+	for h, used := range pending {
+		uses[h] = fromSeconds(used)
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for i := range batch {
 		if rec := r.cur.get(&batch[i]); rec != nil {
 			clearDirty(rec) // before reading used: a later use marks it again
-			uses[batch[i]] = fromSeconds(raiseUsed(rec, 0))
+			if used := fromSeconds(raiseUsed(rec, 0)); used.After(uses[batch[i]]) {
+				uses[batch[i]] = used
+			}
 		}
 	}
 	return uses
+}
+
+// adopt gives rec, just added for h, the use this node recorded while it
+// had no record of h (see usePending). r.usedMu must be held.
+func (r *replica) adopt(rec *record, h *apikey.Hash) {
+	used, ok := r.pending[*h]
+	if !ok || rec == nil {
+		return
+	}
+	delete(r.pending, *h)
+	raiseUsed(rec, used)
+	if markDirty(rec) {
+		r.used = append(r.used, *h)
+	}
+}
+
+// usePending records a use at now of h, a live key that cur did not hold
+// when it was looked for, and returns the previous one this node saw, zero
+// if none. A page or an event may have added h since: then its record
+// takes the use.
+func (r *replica) usePending(h apikey.Hash, now time.Time) time.Time {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	r.usedMu.Lock()
+	defer r.usedMu.Unlock()
+	if rec := r.cur.get(&h); rec != nil {
+		before := raiseUsed(rec, seconds(now))
+		if markDirty(rec) {
+			r.used = append(r.used, h)
+		}
+		return fromSeconds(before)
+	}
+	before, ok := r.pending[h]
+	if ok || len(r.pending) < maxPendingUses {
+		if r.pending == nil {
+			r.pending = map[apikey.Hash]uint32{}
+		}
+		r.pending[h] = max(before, seconds(now))
+	}
+	return fromSeconds(before)
 }
 
 // markUses marks again uses that could not be written.
 func (r *replica) markUses(uses map[apikey.Hash]time.Time) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for h := range uses {
-		if rec := r.cur.get(&h); rec != nil && markDirty(rec) {
-			r.usedMu.Lock()
+	r.usedMu.Lock()
+	defer r.usedMu.Unlock()
+	for h, at := range uses {
+		rec := r.cur.get(&h)
+		switch {
+		case rec != nil && markDirty(rec):
 			r.used = append(r.used, h)
-			r.usedMu.Unlock()
+		case rec == nil && (len(r.pending) < maxPendingUses || r.pending[h] != 0):
+			if r.pending == nil {
+				r.pending = map[apikey.Hash]uint32{}
+			}
+			r.pending[h] = max(r.pending[h], seconds(at))
 		}
 	}
 }

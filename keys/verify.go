@@ -36,7 +36,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (Info, error) {
 			return Info{}, espresso.ErrUnauthorized
 		}
 		if !complete {
-			return s.lookUp(ctx, h)
+			return s.lookUp(ctx, h, now)
 		}
 		var err error
 		if v, found, err = s.afterCatchUp(ctx, h, now, !stale); err != nil {
@@ -80,8 +80,10 @@ func (s *Service) afterCatchUp(ctx context.Context, h apikey.Hash, now time.Time
 }
 
 // lookUp answers for a key that a replica still loading does not hold:
-// storage is the truth, read with one indexed lookup.
-func (s *Service) lookUp(ctx context.Context, h apikey.Hash) (Info, error) {
+// storage is the truth, read with one indexed lookup. The use is kept
+// aside until the next flush writes it, and the previous use reported is
+// the later of storage's and this node's.
+func (s *Service) lookUp(ctx context.Context, h apikey.Hash, now time.Time) (Info, error) {
 	k, err := s.st.LiveKeyByHash(ctx, h)
 	switch {
 	case errors.Is(err, store.ErrKeyNotLive):
@@ -89,5 +91,9 @@ func (s *Service) lookUp(ctx context.Context, h apikey.Hash) (Info, error) {
 	case err != nil:
 		return Info{}, espresso.Wrap(espresso.Unavailable, err, "keys: looking up a key not loaded yet")
 	}
-	return infoOf(k), nil
+	info := infoOf(k)
+	if before := s.rep.usePending(h, now); before.After(info.LastUsedAt) {
+		info.LastUsedAt = before
+	}
+	return info, nil
 }
