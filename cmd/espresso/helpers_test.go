@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,8 +47,12 @@ type node struct {
 var roomyFailureBudget = []string{"--auth-failure-rate", "1000000", "--auth-failure-burst", "1000000", "--auth-failure-delay", "0s"}
 
 // serveNode calls run("serve", args...) on a free port and waits until
-// /healthz answers. The server is stopped at the end of the test, and the
-// end of its log shown if the test failed.
+// /healthz answers and, unless args set the log level (and so may hide it),
+// until the server has logged that its key replica is loaded: a server
+// answers before that, looking up keys it has not loaded yet, and tests
+// that then cut the database off expect the node to hold the keys it has
+// answered. The server is stopped at the end of the test, and the end of
+// its log shown if the test failed.
 func serveNode(t testing.TB, env map[string]string, args ...string) *node {
 	t.Helper()
 	addr := freeAddr(t)
@@ -69,6 +74,15 @@ func serveNode(t testing.TB, env map[string]string, args ...string) *node {
 		}
 	})
 	waitHealthy(t, n.url, done)
+	if !slices.Contains(args, "--log-level") {
+		deadline := time.Now().Add(20 * time.Second)
+		for !logs.replicaLoaded() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not log that its key replica is loaded within 20s", n.url)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	return n
 }
 

@@ -81,6 +81,7 @@ type scanLog struct {
 	lines   int      // lines written
 	keys    []string // key-shaped strings found in them
 	tail    []byte
+	loaded  bool // the server logged that its key replica is loaded
 }
 
 const tailBytes = 16 << 10
@@ -95,6 +96,7 @@ func (l *scanLog) Write(p []byte) (int, error) {
 		for _, m := range keyShaped.FindAll(done, -1) {
 			l.keys = append(l.keys, string(m))
 		}
+		l.loaded = l.loaded || bytes.Contains(done, []byte(`"msg":"key replica loaded"`))
 		l.partial = append(l.partial[:0], l.partial[i+1:]...)
 	}
 	l.tail = append(l.tail, p...)
@@ -114,6 +116,14 @@ func (l *scanLog) found() ([]string, int) {
 		keys = append(keys, string(m))
 	}
 	return keys, l.lines
+}
+
+// replicaLoaded reports whether the server has logged that its key replica
+// is loaded.
+func (l *scanLog) replicaLoaded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loaded
 }
 
 // String returns the last lines written (at most tailBytes).
