@@ -187,6 +187,22 @@ var (
 	errPrefix           = errors.New("prefix does not match the header")
 )
 
+// checkRaw checks an address's raw bytes: a header whose network is known,
+// and the exact length for its type. Its errors are ErrInvalidAddress.
+func checkRaw(raw []byte) (AddressType, Network, error) {
+	if len(raw) == 0 {
+		return 0, 0, fmt.Errorf("%w: %w", ErrInvalidAddress, errEmpty)
+	}
+	t, n := AddressType(raw[0]>>4), Network(raw[0]&0x0f)
+	if !n.valid() {
+		return 0, 0, fmt.Errorf("%w: %w %d", ErrInvalidAddress, errNetworkID, n)
+	}
+	if err := checkLength(t, raw[headerLen:]); err != nil {
+		return 0, 0, fmt.Errorf("%w: %s: %w", ErrInvalidAddress, t, err)
+	}
+	return t, n, nil
+}
+
 // ParseAddress parses the bech32 text of any Shelley address: base, pointer,
 // enterprise or reward, on mainnet or testnet. It checks the BIP-173
 // checksum, the case, the header type, the network id, that the
@@ -202,15 +218,9 @@ func ParseAddress(s string) (Address, error) {
 	if err != nil {
 		return Address{}, fmt.Errorf("%w: %w", ErrInvalidAddress, err)
 	}
-	if len(raw) == 0 {
-		return Address{}, fmt.Errorf("%w: %w", ErrInvalidAddress, errEmpty)
-	}
-	t, n := AddressType(raw[0]>>4), Network(raw[0]&0x0f)
-	if !n.valid() {
-		return Address{}, fmt.Errorf("%w: %w %d", ErrInvalidAddress, errNetworkID, n)
-	}
-	if err := checkLength(t, raw[headerLen:]); err != nil {
-		return Address{}, fmt.Errorf("%w: %s: %w", ErrInvalidAddress, t, err)
+	t, n, err := checkRaw(raw)
+	if err != nil {
+		return Address{}, err
 	}
 	if hrp != hrpFor(t, n) {
 		return Address{}, fmt.Errorf("%w: %w (%s %s)", ErrInvalidAddress, errPrefix, n, t)
@@ -341,15 +351,9 @@ func blake2b224(b []byte) [hashLen]byte {
 // compact form to keep in memory and turn back into text when needed.
 // Every failure is ErrInvalidAddress.
 func AddressFromBytes(raw []byte) (Address, error) {
-	if len(raw) == 0 {
-		return Address{}, fmt.Errorf("%w: %w", ErrInvalidAddress, errEmpty)
-	}
-	t, n := AddressType(raw[0]>>4), Network(raw[0]&0x0f)
-	if !n.valid() {
-		return Address{}, fmt.Errorf("%w: %w %d", ErrInvalidAddress, errNetworkID, n)
-	}
-	if err := checkLength(t, raw[headerLen:]); err != nil {
-		return Address{}, fmt.Errorf("%w: %s: %w", ErrInvalidAddress, t, err)
+	t, n, err := checkRaw(raw)
+	if err != nil {
+		return Address{}, err
 	}
 	data, err := convertBits(raw, 8, 5, true)
 	if err != nil {

@@ -37,14 +37,23 @@ func (x executor) InsertKey(ctx context.Context, k store.Key) error {
 }
 
 func (x executor) RecordUse(ctx context.Context, uses []store.Use) error {
-	stmt, err := x.tx.PrepareContext(ctx, `UPDATE api_keys SET last_used_at = ?1
-		WHERE key_hash = ?2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < ?1)`)
+	return x.raiseLastUses(ctx, `UPDATE api_keys SET last_used_at = ?1
+		WHERE key_hash = ?2 AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < ?1)`,
+		len(uses), func(i int) (time.Time, []byte) { return uses[i].At, uses[i].Hash[:] })
+}
+
+// raiseLastUses runs update, which raises one row's last use to ?1 (a time)
+// where its hash is ?2, for each of the n uses that use returns, in order,
+// with one prepared statement: key and session uses alike.
+func (x executor) raiseLastUses(ctx context.Context, update string, n int, use func(i int) (time.Time, []byte)) error {
+	stmt, err := x.tx.PrepareContext(ctx, update)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = stmt.Close() }()
-	for _, u := range uses {
-		if _, err := stmt.ExecContext(ctx, toMicros(u.At), u.Hash[:]); err != nil {
+	for i := range n {
+		at, hash := use(i)
+		if _, err := stmt.ExecContext(ctx, toMicros(at), hash); err != nil {
 			return err
 		}
 	}

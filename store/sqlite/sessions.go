@@ -45,18 +45,9 @@ func (x executor) AccountSessions(ctx context.Context, accountID string, now tim
 }
 
 func (x executor) RecordSessionUse(ctx context.Context, uses []store.SessionUse) error {
-	stmt, err := x.tx.PrepareContext(ctx, `UPDATE sessions SET last_used_at = ?1
-		WHERE id_hash = ?2 AND ended_at IS NULL AND (last_used_at IS NULL OR last_used_at < ?1)`)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = stmt.Close() }()
-	for _, u := range uses {
-		if _, err := stmt.ExecContext(ctx, toMicros(u.At), u.Hash[:]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return x.raiseLastUses(ctx, `UPDATE sessions SET last_used_at = ?1
+		WHERE id_hash = ?2 AND ended_at IS NULL AND (last_used_at IS NULL OR last_used_at < ?1)`,
+		len(uses), func(i int) (time.Time, []byte) { return uses[i].At, uses[i].Hash[:] })
 }
 
 func (x executor) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
