@@ -2,16 +2,14 @@ package opkey
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/pbkdf2"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/espresso-auth/espresso/internal/platformclient"
 )
 
 // vector is a blob sealed by another implementation of the scheme.
@@ -50,38 +48,13 @@ func TestOpen_OpensBlobsSealedByWebCryptoInEveryForm(t *testing.T) {
 	}
 }
 
-// openIndependently is the bot's side written from the scheme's text alone,
-// as the platform's Go client does it: cipher.NewGCM, so a 12-byte IV only.
+// openIndependently opens blob as the platform's Go client would,
+// without this package's code.
 func openIndependently(t testing.TB, blob, password string) []byte {
 	t.Helper()
-	var fields struct{ IV, Salt, Ciphertext string }
-	if err := json.Unmarshal([]byte(blob), &fields); err != nil {
-		t.Fatalf("the blob is not JSON: %v", err)
-	}
-	iv, err1 := base64.StdEncoding.DecodeString(fields.IV)
-	salt, err2 := base64.StdEncoding.DecodeString(fields.Salt)
-	ct, err3 := base64.StdEncoding.DecodeString(fields.Ciphertext)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		t.Fatalf("the blob's base64: %v", err)
-	}
-	k, err := pbkdf2.Key(sha256.New, password, salt, 100_000, 32)
+	plain, err := platformclient.OpenOperationKey(blob, password)
 	if err != nil {
 		t.Fatal(err)
-	}
-	block, err := aes.NewCipher(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(iv) != gcm.NonceSize() {
-		t.Fatalf("a %d-byte IV: the platform's Go client would panic", len(iv))
-	}
-	plain, err := gcm.Open(nil, iv, ct, nil)
-	if err != nil {
-		t.Fatalf("does not open: %v", err)
 	}
 	return plain
 }

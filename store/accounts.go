@@ -141,7 +141,7 @@ func (s *Store) signIn(ctx context.Context, wallet, nonce string, expiresAt time
 		if err := tx.InsertSession(ctx, in.Session); err != nil {
 			return err
 		}
-		ev, err := recordSession(ctx, tx, SessionStarted, in.Session, now)
+		ev, err := record(ctx, tx, Event{Kind: SessionStarted, Session: in.Session}, now)
 		in.Events = []Event{ev}
 		return err
 	})

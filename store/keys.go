@@ -44,7 +44,7 @@ func (s *Store) RotateKey(ctx context.Context, accountID string, current *apikey
 				return ErrKeyNotLive
 			}
 		} else {
-			ev, err := record(ctx, tx, KeyRevoked, old, now)
+			ev, err := record(ctx, tx, Event{Kind: KeyRevoked, Key: old}, now)
 			if err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ func (s *Store) RevokeKey(ctx context.Context, accountID string, current *apikey
 			}
 			return espresso.ErrNoKey
 		}
-		ev, err := record(ctx, tx, KeyRevoked, old, now)
+		ev, err := record(ctx, tx, Event{Kind: KeyRevoked, Key: old}, now)
 		if err != nil {
 			return err
 		}
@@ -106,14 +106,13 @@ func issue(ctx context.Context, tx Tx, a Account, nk NewKey, now time.Time) (Eve
 	if err := tx.InsertKey(ctx, k); err != nil {
 		return Event{}, err
 	}
-	return record(ctx, tx, KeyIssued, k, now)
+	return record(ctx, tx, Event{Kind: KeyIssued, Key: k}, now)
 }
 
-// record appends an event of kind about k to the key feed, recorded at now,
-// and returns it. Events do not carry LastUsedAt.
-func record(ctx context.Context, tx Tx, kind EventKind, k Key, now time.Time) (Event, error) {
-	k.LastUsedAt = time.Time{}
-	ev := Event{Kind: kind, Key: k}
+// record appends ev, a key's or a session's, to the key feed, recorded at
+// now, and returns it with its seq. Events do not carry LastUsedAt.
+func record(ctx context.Context, tx Tx, ev Event, now time.Time) (Event, error) {
+	ev.Key.LastUsedAt, ev.Session.LastUsedAt = time.Time{}, time.Time{}
 	seq, err := tx.AppendEvent(ctx, ev, now)
 	ev.Seq = seq
 	return ev, err

@@ -34,7 +34,7 @@ func (s *Store) EndSession(ctx context.Context, accountID string, hash SessionHa
 		if err != nil || !ended {
 			return err
 		}
-		ev, err := recordSession(ctx, tx, SessionEnded, got, now)
+		ev, err := record(ctx, tx, Event{Kind: SessionEnded, Session: got}, now)
 		sess, events = got, []Event{ev}
 		return err
 	})
@@ -73,23 +73,13 @@ func endAll(ctx context.Context, tx Tx, accountID string, now time.Time) ([]Sess
 	}
 	events := make([]Event, 0, len(ended))
 	for _, se := range ended {
-		ev, err := recordSession(ctx, tx, SessionEnded, se, now)
+		ev, err := record(ctx, tx, Event{Kind: SessionEnded, Session: se}, now)
 		if err != nil {
 			return nil, nil, err
 		}
 		events = append(events, ev)
 	}
 	return ended, events, nil
-}
-
-// recordSession appends an event of kind about se to the feed, recorded at
-// now, and returns it. Events do not carry LastUsedAt.
-func recordSession(ctx context.Context, tx Tx, kind EventKind, se Session, now time.Time) (Event, error) {
-	se.LastUsedAt = time.Time{}
-	ev := Event{Kind: kind, Session: se}
-	seq, err := tx.AppendEvent(ctx, ev, now)
-	ev.Seq = seq
-	return ev, err
 }
 
 // Sessions returns the account's live sessions, newest first, last use
@@ -180,7 +170,7 @@ func (s *Store) DeleteAccount(ctx context.Context, wallet string) (Deleted, erro
 			return err
 		}
 		if revoked {
-			ev, err := record(ctx, tx, KeyRevoked, k, now)
+			ev, err := record(ctx, tx, Event{Kind: KeyRevoked, Key: k}, now)
 			if err != nil {
 				return err
 			}

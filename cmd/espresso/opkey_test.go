@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -14,57 +11,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/espresso-auth/espresso/internal/platformclient"
 	"github.com/espresso-auth/espresso/wallet"
 )
 
-// openOperationKey is a bot's side written from the scheme's text alone,
-// independently of package opkey, as the platform's Go client does it:
-// PBKDF2-HMAC-SHA256 (100,000 iterations) of the password with the salt (a
-// zero salt as long as the IV when there is none), AES-256-GCM with
-// cipher.NewGCM, which takes a 12-byte IV only, the tag after the
-// ciphertext.
+// openOperationKey opens blob as the platform's Go client would.
 func openOperationKey(t testing.TB, blob, password string) string {
 	t.Helper()
-	var f struct {
-		IV         string  `json:"iv"`
-		Salt       *string `json:"salt"`
-		Ciphertext string  `json:"ciphertext"`
-	}
-	if err := json.Unmarshal([]byte(blob), &f); err != nil {
-		t.Fatalf("the encrypted operation key is not JSON: %v", err)
-	}
-	iv, err := base64.StdEncoding.DecodeString(f.IV)
-	if err != nil {
-		t.Fatalf("iv: %v", err)
-	}
-	salt := make([]byte, len(iv))
-	if f.Salt != nil {
-		if salt, err = base64.StdEncoding.DecodeString(*f.Salt); err != nil {
-			t.Fatalf("salt: %v", err)
-		}
-	}
-	ct, err := base64.StdEncoding.DecodeString(f.Ciphertext)
-	if err != nil {
-		t.Fatalf("ciphertext: %v", err)
-	}
-	key, err := pbkdf2.Key(sha256.New, password, salt, 100_000, 32)
+	plain, err := platformclient.OpenOperationKey(blob, password)
 	if err != nil {
 		t.Fatal(err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(iv) != gcm.NonceSize() {
-		t.Fatalf("a %d-byte IV: the platform's Go client panics on it", len(iv))
-	}
-	plain, err := gcm.Open(nil, iv, ct, nil)
-	if err != nil {
-		t.Fatalf("the key does not open with the password: %v", err)
 	}
 	return string(plain)
 }
