@@ -483,11 +483,23 @@ func (tb *tab) nothingStored() {
 // without sideways scrolling, with its key panel open.
 func (tb *tab) readableAtPhoneWidth() {
 	tb.t.Helper()
+	desktop, err := evalIn[int](tb, "the window's width", `window.innerWidth`)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
 	tb.do("emulate a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-	defer tb.do("back to the desktop", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
-		return err
-	}))
+	defer func() {
+		tb.do("back to the desktop", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+			return err
+		}))
+		// The page lays itself out again asynchronously; a click aimed
+		// before that lands where a button used to be.
+		tb.waitFor("the desktop layout", fmt.Sprintf(`window.innerWidth === %d`, desktop))
+		if _, err := evalIn[bool](tb, "two frames", `new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))`); err != nil {
+			tb.t.Fatal(err)
+		}
+	}()
 	tb.waitFor("the phone layout", `window.innerWidth === 390`)
 	if wide, _ := evalIn[int](tb, "page width", `document.documentElement.scrollWidth`); wide > 390 {
 		tb.t.Errorf("at 390 px the page is %d px wide: it scrolls sideways", wide)
