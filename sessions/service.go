@@ -33,7 +33,7 @@ type Store interface {
 	EndSession(ctx context.Context, accountID string, hash store.SessionHash) (store.Session, []store.Event, error)
 	EndSessions(ctx context.Context, accountID string) ([]store.Session, []store.Event, error)
 	Sessions(ctx context.Context, accountID string) ([]store.Session, error)
-	LiveSessions(ctx context.Context) ([]store.Session, error)
+	LiveSessions(ctx context.Context, after *store.SessionHash, limit int) ([]store.Session, error)
 	RecordSessionUse(ctx context.Context, uses map[store.SessionHash]time.Time) error
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 	PruneNonces(ctx context.Context, before time.Time) (int64, error)
@@ -67,7 +67,11 @@ type Options struct {
 	// ago), and whether the set of live sessions is fresh. Without it the
 	// set holds only what Apply and Reload give it and this Service's own
 	// sign-ins.
-	Feed          Feed
+	Feed Feed
+	// LoadPage is how many live sessions one read of Reload asks for:
+	// each read is one bounded call, however many sessions live. Default
+	// 10,000.
+	LoadPage      int
 	FlushInterval time.Duration // how often sessions' last use is written; default 5 s
 	ChallengeTTL  time.Duration // how long a challenge may be answered; default 5 min
 	PruneInterval time.Duration // how often used nonces are pruned; default 1 h
@@ -126,6 +130,9 @@ func New(st Store, secret []byte, opts Options) (*Service, error) {
 	}
 	if opts.MaxLifetime == 0 {
 		opts.MaxLifetime = 24 * time.Hour
+	}
+	if opts.LoadPage <= 0 {
+		opts.LoadPage = 10_000
 	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 5 * time.Second

@@ -141,15 +141,29 @@ func (s *Service) List(ctx context.Context, accountID, currentID string) ([]Info
 // follower calls it with every page it reads.
 func (s *Service) Apply(events []store.Event) { s.live.apply(events) }
 
-// Reload replaces this node's live sessions with storage's. The key
-// follower calls it after each snapshot it loads, whose position is no
-// newer, so the feed it then reads replays whatever this read missed.
+// Reload replaces this node's live sessions with storage's, read in pages
+// of Options.LoadPage, each one bounded call. The key follower calls it
+// after reading the feed's head and applies the feed from there once it
+// returns, which replays whatever the pages missed or were too early for.
+// The set is replaced once every page is read: a failed page leaves it
+// as it was.
 func (s *Service) Reload(ctx context.Context) error {
-	sessions, err := s.st.LiveSessions(ctx)
-	if err != nil {
-		return err
+	var (
+		all   []store.Session
+		after *store.SessionHash
+	)
+	for {
+		page, err := s.st.LiveSessions(ctx, after, s.opts.LoadPage)
+		if err != nil {
+			return err
+		}
+		all = append(all, page...)
+		if len(page) < s.opts.LoadPage {
+			break
+		}
+		after = &page[len(page)-1].Hash
 	}
-	s.live.reset(sessions)
+	s.live.reset(all)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"io"
@@ -233,5 +234,65 @@ func TestCheckSecret_RefusesGuessableSecrets(t *testing.T) {
 		if err := CheckSecret([]byte(strong)); err != nil {
 			t.Errorf("CheckSecret(%q) = %v, want nil", strong, err)
 		}
+	}
+}
+
+var errPageFailed = espresso.E(espresso.Unavailable, "test: the page failed")
+
+// pagedStore counts the pages of live sessions read, and fails the page
+// numbered failAt (from 1; 0: none).
+type pagedStore struct {
+	*store.Store
+	pages  int
+	failAt int
+}
+
+func (p *pagedStore) LiveSessions(ctx context.Context, after *store.SessionHash, limit int) ([]store.Session, error) {
+	p.pages++
+	if p.pages == p.failAt {
+		return nil, errPageFailed
+	}
+	return p.Store.LiveSessions(ctx, after, limit)
+}
+
+func TestReload_ReadsInPagesAndKeepsTheSetWhenAPageFails(t *testing.T) {
+	t.Parallel()
+	s, c, st := newTestService(t, Options{})
+	var signedIn []Session
+	for range 5 {
+		signedIn = append(signedIn, signIn(t, s))
+	}
+	paged := &pagedStore{Store: st}
+	other, err := New(paged, []byte(secret), Options{Network: wallet.Mainnet, PublicURL: testIssuer, TokenTTL: time.Hour,
+		Clock: c, LoadPage: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if paged.pages != 3 {
+		t.Errorf("Reload read %d pages of two for five sessions, want 3", paged.pages)
+	}
+	for i, sess := range signedIn {
+		if _, err := other.VerifyToken(t.Context(), sess.Token); err != nil {
+			t.Errorf("session %d after a paged reload: %v", i, err)
+		}
+	}
+
+	// A sixth session, then a reload whose second page fails: the set is
+	// the one loaded before, whole, and the new session is not in it.
+	late := signIn(t, s)
+	paged.pages, paged.failAt = 0, 2
+	if err := other.Reload(t.Context()); !errors.Is(err, errPageFailed) {
+		t.Fatalf("Reload with a failing page: %v, want its error", err)
+	}
+	for i, sess := range signedIn {
+		if _, err := other.VerifyToken(t.Context(), sess.Token); err != nil {
+			t.Errorf("session %d after a failed reload: %v", i, err)
+		}
+	}
+	if _, err := other.VerifyToken(t.Context(), late.Token); err != espresso.ErrUnauthorized {
+		t.Errorf("a session the failed reload did not bring in: %v, want ErrUnauthorized", err)
 	}
 }

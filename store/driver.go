@@ -126,9 +126,10 @@ type Reader interface {
 	Setting(ctx context.Context, name string) (value []byte, found bool, err error)
 	// SpotAccount returns the account's spot account.
 	SpotAccount(ctx context.Context, accountID string) (a SpotAccount, found bool, err error)
-	// LiveSessions returns every session that is not ended and expires
-	// after now.
-	LiveSessions(ctx context.Context, now time.Time) ([]Session, error)
+	// LiveSessionsAfter returns up to limit sessions that are not ended
+	// and expire after now, whose hashes sort after the given bytes (none:
+	// from the first), in hash order.
+	LiveSessionsAfter(ctx context.Context, now time.Time, after []byte, limit int) ([]Session, error)
 	// AccountSessions returns the account's sessions that are not ended
 	// and expire after now, newest (CreatedAt) first.
 	AccountSessions(ctx context.Context, accountID string, now time.Time) ([]Session, error)

@@ -99,13 +99,22 @@ func (s *Store) Sessions(ctx context.Context, accountID string) ([]Session, erro
 	return out, nil
 }
 
-// LiveSessions returns every live session, as of one state of the
-// database: what a node loads into memory at start and after losing the
-// feed.
-func (s *Store) LiveSessions(ctx context.Context) ([]Session, error) {
+// LiveSessions returns a page of the live sessions: up to limit of them
+// whose hashes sort after after (nil: from the first), in hash order (pass
+// the last page's last Hash to get the next page). Fewer than limit: the
+// last page. Each page is one call, bounded as every call is, so that
+// what a node loads into memory at start and after losing the feed is
+// never one call, however many sessions live. The pages are not one
+// state of the database; the feed's session events, read from before the
+// first page, make them one.
+func (s *Store) LiveSessions(ctx context.Context, after *SessionHash, limit int) ([]Session, error) {
+	var from []byte
+	if after != nil {
+		from = after[:]
+	}
 	var out []Session
 	err := s.read(ctx, "live sessions", func(ctx context.Context, r Reader) (err error) {
-		out, err = r.LiveSessions(ctx, s.clock())
+		out, err = r.LiveSessionsAfter(ctx, s.clock(), from, max(limit, 1))
 		return err
 	})
 	if err != nil {

@@ -33,9 +33,12 @@ func (x executor) EndAccountSessions(ctx context.Context, accountID string, at t
 		RETURNING `+sessionColumns, toMicros(at), accountID)
 }
 
-func (x executor) LiveSessions(ctx context.Context, now time.Time) ([]store.Session, error) {
+// LiveSessionsAfter walks the primary key: every hash sorts after the
+// empty blob.
+func (x executor) LiveSessionsAfter(ctx context.Context, now time.Time, after []byte, limit int) ([]store.Session, error) {
 	return x.sessions(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE ended_at IS NULL AND expires_at > ?`, toMicros(now))
+		WHERE id_hash > ?2 AND ended_at IS NULL AND expires_at > ?1
+		ORDER BY id_hash LIMIT ?3`, toMicros(now), append([]byte{}, after...), limit)
 }
 
 func (x executor) AccountSessions(ctx context.Context, accountID string, now time.Time) ([]store.Session, error) {

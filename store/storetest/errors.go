@@ -74,7 +74,7 @@ func everyCall(s *store.Store, a store.Account, k store.NewKey) map[string]func(
 		},
 		"EndSessions":  func(ctx context.Context) error { _, _, err := s.EndSessions(ctx, a.ID); return err },
 		"Sessions":     func(ctx context.Context) error { _, err := s.Sessions(ctx, a.ID); return err },
-		"LiveSessions": func(ctx context.Context) error { _, err := s.LiveSessions(ctx); return err },
+		"LiveSessions": func(ctx context.Context) error { _, err := s.LiveSessions(ctx, nil, 10); return err },
 		"RecordSessionUse": func(ctx context.Context) error {
 			return s.RecordSessionUse(ctx, map[store.SessionHash]time.Time{newSession(start).Hash: start})
 		},

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"bytes"
 	"crypto/rand"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +26,38 @@ func signInSession(t testing.TB, d *db, wallet string, ttl time.Duration) store.
 		t.Fatalf("SignInSession: %v", err)
 	}
 	return in
+}
+
+// allLiveSessions reads every live session in pages of two, checking that
+// each page keeps to its limit and that the pages go on in hash order
+// without repeating a session.
+func allLiveSessions(t testing.TB, s *store.Store) ([]store.Session, error) {
+	t.Helper()
+	const limit = 2
+	var (
+		all   []store.Session
+		after *store.SessionHash
+	)
+	for {
+		page, err := s.LiveSessions(t.Context(), after, limit)
+		if err != nil {
+			return all, err
+		}
+		if len(page) > limit {
+			t.Fatalf("LiveSessions gave a page of %d, over its limit of %d", len(page), limit)
+		}
+		for _, se := range page {
+			if after != nil && bytes.Compare(se.Hash[:], after[:]) <= 0 {
+				t.Fatalf("LiveSessions gave %x after %x: not in hash order", se.Hash[:4], after[:4])
+			}
+			h := se.Hash
+			after = &h
+		}
+		all = append(all, page...)
+		if len(page) < limit {
+			return all, nil
+		}
+	}
 }
 
 // wantSession checks a session field by field.
@@ -96,7 +130,7 @@ func (h harness) testSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSessions(t, "Sessions", got, []store.Session{want})
-		live, err := d.handle(t).LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.handle(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +150,7 @@ func (h harness) testSessions(t *testing.T) {
 			t.Errorf("a second sign-in with the nonce: %v, want ErrNonceUsed", err)
 		}
 		wantNoNewEvents(t, "the refused sign-in", d.s, seq)
-		live, err := d.s.LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.s)
 		if err != nil || len(live) != 1 {
 			t.Errorf("LiveSessions = %d sessions, %v; want the first sign-in's only", len(live), err)
 		}
@@ -150,7 +184,7 @@ func (h harness) testSessions(t *testing.T) {
 		if err != nil || len(got) != 0 {
 			t.Errorf("Sessions after the end = %d, %v; want none", len(got), err)
 		}
-		live, err := d.s.LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +229,7 @@ func (h harness) testSessions(t *testing.T) {
 			want = append(want, store.Event{Kind: store.SessionEnded, Session: ev.Session})
 		}
 		wantSessionEvents(t, "the feed", d.s, seq, want)
-		live, err := d.s.LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,6 +241,32 @@ func (h harness) testSessions(t *testing.T) {
 		wantErr(t, "EndSessions of an unknown account", err, espresso.ErrUserNotFound)
 		_, err = d.s.Sessions(t.Context(), store.NewID())
 		wantErr(t, "Sessions of an unknown account", err, espresso.ErrUserNotFound)
+	})
+
+	t.Run("live sessions come in pages, in hash order, without the ended or expired", func(t *testing.T) {
+		t.Parallel()
+		d := h.fresh(t)
+		var want []store.Session
+		for range 5 {
+			want = append(want, signInSession(t, d, newWallet(), time.Hour).Session)
+		}
+		ended := signInSession(t, d, newWallet(), time.Hour)
+		if _, _, err := d.s.EndSession(t.Context(), ended.Account.ID, ended.Session.Hash); err != nil {
+			t.Fatal(err)
+		}
+		signInSession(t, d, newWallet(), step) // expires below
+		d.clock.Advance(2 * step)
+		slices.SortFunc(want, func(a, b store.Session) int { return bytes.Compare(a.Hash[:], b.Hash[:]) })
+		live, err := allLiveSessions(t, d.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSessions(t, "LiveSessions in pages of two", live, want)
+		page, err := d.s.LiveSessions(t.Context(), &want[1].Hash, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSessions(t, "LiveSessions after the second", page, want[2:])
 	})
 
 	t.Run("last use is raised, never lowered, and not for ended sessions", func(t *testing.T) {
@@ -231,7 +291,7 @@ func (h harness) testSessions(t *testing.T) {
 			t.Fatalf("Sessions = %d, %v", len(got), err)
 		}
 		wantTime(t, "the last use", got[0].LastUsedAt, stored(late))
-		live, err := d.s.LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.s)
 		if err != nil || len(live) != 1 {
 			t.Fatalf("LiveSessions = %d, %v", len(live), err)
 		}
@@ -255,7 +315,7 @@ func (h harness) testSessions(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Errorf("PruneSessions later = %d, %v; want 2", n, err)
 		}
-		live, err := d.s.LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +372,7 @@ func (h harness) testDeleteAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSameLive(t, "the live keys", newLiveSet(keys), newLiveSet([]store.Key{other.live()}))
-		live, err := d.s.LiveSessions(t.Context())
+		live, err := allLiveSessions(t, d.s)
 		if err != nil {
 			t.Fatal(err)
 		}
