@@ -57,6 +57,9 @@ func NewServer(d Deps) http.Handler {
 		counts[r.pattern()] = d.Metrics.Route(r.pattern())
 	}
 	s.rest = logRequests(d.Logger, d.TrustedProxies, counts, recoverPanics(d.Logger, newRouter(table, d.Logger)))
+	if len(d.TrustedProxies) == 0 {
+		s.hint = &proxyHint{log: d.Logger}
+	}
 	return s
 }
 
@@ -95,6 +98,7 @@ type server struct {
 	quietPath string // the check's path; it answers every path below it too
 	quiet     http.Handler
 	rest      http.Handler
+	hint      *proxyHint // nil when some proxy is trusted
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +109,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Content-Length before a handler sees it, so every chunked request
 		// closes its connection: chunked requests are rare here.
 		w.Header().Set("Connection", "close")
+	}
+	if s.hint != nil {
+		s.hint.check(r)
 	}
 	if p := r.URL.Path; s.quiet != nil && strings.HasPrefix(p, s.quietPath) &&
 		(len(p) == len(s.quietPath) || p[len(s.quietPath)] == '/') {
