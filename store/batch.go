@@ -21,6 +21,15 @@ type Savepoints interface {
 	RollbackToSavepoint(ctx context.Context) error
 }
 
+// Pipeliner is implemented by a Tx that holds statements back to send
+// several in one round trip (package postgres). Flush sends what it holds
+// and returns the first error. The committer calls it at the end of every
+// write that succeeded, so that a held statement's error fails the write
+// that issued it, never the next one.
+type Pipeliner interface {
+	Flush(ctx context.Context) error
+}
+
 // Bounded is implemented by drivers that bound every call by a time (see
 // postgres.Options.Timeout). A group-committed write's bound runs from when
 // it was queued, the wait for its batch included: a batch must end by the
@@ -279,7 +288,13 @@ func runWrite(ctx context.Context, tx Tx, r *request, now time.Time) (err error)
 			err = fmt.Errorf("store: a write panicked: %v", p)
 		}
 	}()
-	return r.fn(ctx, tx, now)
+	if err := r.fn(ctx, tx, now); err != nil {
+		return err
+	}
+	if p, ok := tx.(Pipeliner); ok {
+		return p.Flush(ctx)
+	}
+	return nil
 }
 
 // close stops the committer: writes in progress may fail, queued and later

@@ -313,3 +313,71 @@ func TestBatch_ClosingTheStoreFailsQueuedWritesUnavailable(t *testing.T) {
 		t.Errorf("a write after Close: %v, want unavailable", err)
 	}
 }
+
+// TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt: a driver may hold
+// a statement back to send it with the next one (PostgreSQL does, for
+// inserts and savepoints). In one batch: a write that fails before any
+// statement, one whose last statement is a held insert that fails, one
+// whose last is a held insert that succeeds, and an ordinary write. Each
+// gets its own outcome, and only the good ones are committed.
+func TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt(t *testing.T) {
+	t.Parallel()
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			taken := newKey(t)
+			if _, _, err := s.CreateAccount(t.Context(), newWallet(), &taken); err != nil {
+				t.Fatal(err)
+			}
+			errEarly := errors.New("refused before any statement")
+			// accountWithKey inserts an account, then its key as the
+			// write's last statement.
+			accountWithKey := func(wallet string, k store.NewKey) func() error {
+				return func() error {
+					return store.QueueWrite(s, t.Context(), store.FeedTx, func(ctx context.Context, tx store.Tx, now time.Time) error {
+						a := store.Account{ID: store.NewID(), WalletAddress: wallet, CreatedAt: now}
+						if _, err := tx.InsertAccount(ctx, a); err != nil {
+							return err
+						}
+						return tx.InsertKey(ctx, store.Key{AccountID: a.ID, WalletAddress: wallet, Hash: k.Hash, Masked: k.Masked, CreatedAt: now})
+					})
+				}
+			}
+			badWallet, goodWallet, lastWallet := newWallet(), newWallet(), newWallet()
+			good := newKey(t)
+			sizes := store.BatchSizes(s)
+			errs := queue(t, s,
+				func() error {
+					return store.QueueWrite(s, t.Context(), store.FeedTx, func(context.Context, store.Tx, time.Time) error { return errEarly })
+				},
+				accountWithKey(badWallet, taken),
+				accountWithKey(goodWallet, good),
+				func() error { k := newKey(t); _, _, err := s.CreateAccount(t.Context(), lastWallet, &k); return err },
+			)
+			if got := sizes(); !slices.Equal(got, []int{4}) {
+				t.Fatalf("batch sizes %v, want the 4 writes in one batch", got)
+			}
+			if !errors.Is(errs[0], errEarly) {
+				t.Errorf("the write refused before any statement: %v", errs[0])
+			}
+			if errs[1] == nil {
+				t.Error("the write whose held insert reuses a live key's hash succeeded")
+			}
+			if errs[2] != nil || errs[3] != nil {
+				t.Errorf("the good writes failed: %v, %v", errs[2], errs[3])
+			}
+			if _, err := s.AccountByWallet(t.Context(), badWallet); !errors.Is(err, espresso.ErrUserNotFound) {
+				t.Errorf("the failed write's account: %v, want it rolled back (not found)", err)
+			}
+			for _, w := range []string{goodWallet, lastWallet} {
+				if _, err := s.AccountByWallet(t.Context(), w); err != nil {
+					t.Errorf("a good write's account: %v", err)
+				}
+			}
+			if k, err := s.LiveKeyByHash(t.Context(), good.Hash); err != nil || k.WalletAddress != goodWallet {
+				t.Errorf("the key inserted last in its write: %+v, %v; want it committed", k, err)
+			}
+		})
+	}
+}

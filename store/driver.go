@@ -150,7 +150,9 @@ type Tx interface {
 	// another transaction is inserting one, for that one to end).
 	InsertAccount(ctx context.Context, a Account) (inserted bool, err error)
 	// InsertKey stores k (not revoked, never used) as a key of its account;
-	// the account must have no live key.
+	// the account must have no live key. A Pipeliner may send it with the
+	// write's next statement: its error may come from that call, or from
+	// Flush.
 	InsertKey(ctx context.Context, k Key) error
 	// RevokeLiveKey sets RevokedAt to at on the account's live key, if it
 	// has one and, when current is not nil, it is current, and returns the
@@ -190,7 +192,7 @@ type Tx interface {
 	// account, and sets its UpdatedAt to at, if it has one.
 	SetEncryptedOperationKey(ctx context.Context, accountID, encrypted string, at time.Time) (updated bool, err error)
 	// InsertSession stores s (not ended, never used); its account must
-	// exist and its hash must be new.
+	// exist and its hash must be new. Held back as InsertKey may be.
 	InsertSession(ctx context.Context, s Session) error
 	// EndSession sets EndedAt to at on the account's session with hash, if
 	// it is not ended and expires after at, and returns it as ended.

@@ -1,6 +1,10 @@
 package store
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // HoldBatches makes s's committer wait before it takes its first batch
 // until release is called, so that a test can queue writes that then share
@@ -34,4 +38,10 @@ func BatchSizes(s *Store) func() []int {
 		defer mu.Unlock()
 		return append([]int(nil), sizes...)
 	}
+}
+
+// QueueWrite queues fn as one write of s's group commit, as the Store's
+// own operations do, and waits for its batch's outcome.
+func QueueWrite(s *Store, ctx context.Context, kind TxKind, fn func(ctx context.Context, tx Tx, now time.Time) error) error {
+	return s.batched(ctx, kind, fn)
 }

@@ -32,9 +32,8 @@ func (x *executor) RevokeLiveKey(ctx context.Context, accountID string, current 
 }
 
 func (x *executor) InsertKey(ctx context.Context, k store.Key) error {
-	_, err := x.q.Exec(ctx, `INSERT INTO api_keys (key_hash, account_id, masked, created_at) VALUES ($1, $2, $3, $4)`,
+	return x.execHeld(ctx, `INSERT INTO api_keys (key_hash, account_id, masked, created_at) VALUES ($1, $2, $3, $4)`,
 		k.Hash[:], k.AccountID, k.Masked, k.CreatedAt)
-	return err
 }
 
 // RecordUse is one statement, which locks the keys in the order given (the

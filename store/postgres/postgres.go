@@ -225,13 +225,24 @@ func (d *driver) Write(ctx context.Context, kind store.TxKind, fn func(ctx conte
 			return err
 		}
 		defer func() { _ = tx.Rollback(ctx) }()
-		if lock := locks[kind]; lock != "" {
-			if _, err := tx.Exec(ctx, lock); err != nil {
+		x := &executor{q: tx}
+		if kind == store.SchemaTx {
+			// Migrations are scripts of several statements, which a
+			// pipeline (the extended protocol) cannot carry.
+			if _, err := tx.Exec(ctx, migrateLock); err != nil {
 				return err
 			}
+		} else {
+			x.pipe = newPipeline(tx)
+			x.q = x.pipe
+			if lock := locks[kind]; lock != "" {
+				x.pipe.hold(lock) // sent with the first statement
+			}
 		}
-		x := &executor{q: tx}
 		if err := fn(ctx, x); err != nil {
+			return err
+		}
+		if err := x.Flush(ctx); err != nil {
 			return err
 		}
 		if err := tx.Commit(ctx); err != nil {
@@ -273,13 +284,38 @@ type querier interface {
 // transaction. Its methods implement store.Tx, whose comments say what each
 // guarantees; theirs say only what is particular to PostgreSQL.
 type executor struct {
-	q        querier
+	q querier
+	// pipe is q in a row or feed write transaction, where statements may
+	// be held back (see pipeline); nil elsewhere.
+	pipe     *pipeline
 	migrated bool // ApplyMigration ran: the schema changed
 	// releasePending: the savepoint is to be released (see Savepoint).
 	releasePending bool
 }
 
-var _ store.Tx = (*executor)(nil)
+var (
+	_ store.Tx        = (*executor)(nil)
+	_ store.Pipeliner = (*executor)(nil)
+)
+
+// Flush implements store.Pipeliner.
+func (x *executor) Flush(ctx context.Context) error {
+	if x.pipe == nil {
+		return nil
+	}
+	return x.pipe.flush(ctx)
+}
+
+// execHeld runs a statement whose answer is only its error: in a write
+// transaction it is held back, to go with the next statement.
+func (x *executor) execHeld(ctx context.Context, sql string, args ...any) error {
+	if x.pipe != nil {
+		x.pipe.hold(sql, args...)
+		return nil
+	}
+	_, err := x.q.Exec(ctx, sql, args...)
+	return err
+}
 
 // timeOrZero returns the zero time for NULL, else t in UTC.
 func timeOrZero(t *time.Time) time.Time {

@@ -2,19 +2,18 @@ package postgres
 
 import "context"
 
-// Savepoint implements store.Savepoints, saving round trips: a release is
-// sent with the next savepoint (or left to COMMIT, which releases every
-// savepoint), and a rollback to a savepoint with its release, each pair as
-// one simple-protocol message. At most one savepoint is open at a time.
-func (e *executor) Savepoint(ctx context.Context) error {
-	q := "SAVEPOINT part"
+// Savepoint implements store.Savepoints without a round trip of its own:
+// the savepoint is held back to go with the write's first statement, and
+// a release waits to go with the next savepoint (or is left to COMMIT,
+// which releases every savepoint). At most one savepoint is open at a
+// time.
+func (e *executor) Savepoint(context.Context) error {
 	if e.releasePending {
-		q = "RELEASE SAVEPOINT part; SAVEPOINT part"
+		e.pipe.hold("RELEASE SAVEPOINT part")
+		e.releasePending = false
 	}
-	if _, err := e.q.Exec(ctx, q); err != nil {
-		return err
-	}
-	e.releasePending = false
+	e.pipe.savepoint = len(e.pipe.pending)
+	e.pipe.hold("SAVEPOINT part")
 	return nil
 }
 
@@ -23,7 +22,13 @@ func (e *executor) ReleaseSavepoint(context.Context) error {
 	return nil
 }
 
+// RollbackToSavepoint forgets the statements still held: they come after
+// the savepoint and never ran. If the savepoint itself was never sent,
+// nothing ran since, and there is nothing to roll back.
 func (e *executor) RollbackToSavepoint(ctx context.Context) error {
-	_, err := e.q.Exec(ctx, "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part")
+	if e.pipe.discard() {
+		return nil
+	}
+	_, err := e.pipe.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part")
 	return err
 }

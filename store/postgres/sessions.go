@@ -11,9 +11,8 @@ import (
 const sessionColumns = `id_hash, account_id, created_at, expires_at, last_used_at, ended_at`
 
 func (x *executor) InsertSession(ctx context.Context, s store.Session) error {
-	_, err := x.q.Exec(ctx, `INSERT INTO sessions (id_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+	return x.execHeld(ctx, `INSERT INTO sessions (id_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		s.Hash[:], s.AccountID, s.CreatedAt, s.ExpiresAt)
-	return err
 }
 
 func (x *executor) EndSession(ctx context.Context, accountID string, hash store.SessionHash, at time.Time) (store.Session, bool, error) {
