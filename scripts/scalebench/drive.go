@@ -196,6 +196,13 @@ func cpuPerOp(ctx context.Context, srv *server, profile string, d time.Duration,
 func measure(ctx context.Context, c config, db *target, srv *server, keys []string, liveRows int, raw time.Duration, out io.Writer) error {
 	var rawR, rotR, signR []float64
 	for r := range c.rounds {
+		vacuumed, err := db.vacuum(ctx)
+		if err != nil {
+			return fmt.Errorf("vacuum: %w", err)
+		}
+		if vacuumed && r == 0 {
+			fmt.Fprintln(out, "autovacuum is off on this cluster: each round starts with a VACUUM of the schema's tables")
+		}
 		raw, err := rawCommits(ctx, db, c.secs)
 		if err != nil {
 			return fmt.Errorf("raw commits: %w", err)
