@@ -66,23 +66,23 @@ func newWallet() string {
 }
 
 // queue runs each call in its own goroutine once the committer is held,
-// waits until all are queued, releases the committer and returns their
-// errors, in order.
+// each once the one before is queued (so the batch runs them in this
+// order), releases the committer and returns their errors, in order.
 func queue(t *testing.T, s *store.Store, calls ...func() error) []error {
 	t.Helper()
 	queued, release := store.HoldBatches(s)
 	defer release()
 	errs := make([]error, len(calls))
 	var wg sync.WaitGroup
+	deadline := time.Now().Add(30 * time.Second)
 	for i, call := range calls {
 		wg.Go(func() { errs[i] = call() })
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for queued() < len(calls) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d writes queued after 30s", queued(), len(calls))
+		for queued() < i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d writes queued after 30s", queued(), len(calls))
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
 	}
 	release()
 	wg.Wait()
@@ -109,36 +109,39 @@ func TestBatch_AFailingWriteNeitherFailsNorCommitsTheOthersOfItsBatch(t *testing
 			good := []string{newWallet(), newWallet(), newWallet()}
 			bad := newWallet() // its account is inserted, then its key is refused
 			wrong := newKey(t)
-			var calls []func() error
-			for _, w := range good {
-				calls = append(calls, func() error {
+			create := func(w string) func() error {
+				return func() error {
 					k := newKey(t)
 					_, _, err := s.CreateAccount(t.Context(), w, &k)
 					return err
-				})
+				}
 			}
-			calls = append(calls,
+			// The failing writes run between good ones: those after them
+			// take the next seqs, as if the failed writes never ran.
+			calls := []func() error{
+				create(good[0]), create(good[1]),
 				func() error { _, _, err := s.CreateAccount(t.Context(), bad, &taken); return err },
 				func() error {
 					_, _, err := s.RotateKey(t.Context(), owner.ID, &wrong.Hash, newKey(t))
 					return err
 				},
-			)
+				create(good[2]),
+			}
 			errs := queue(t, s, calls...)
 
 			if got := sizes(); !slices.Equal(got, []int{len(calls)}) {
 				t.Fatalf("batch sizes %v, want the %d writes in one batch", got, len(calls))
 			}
-			for i := range good {
-				if errs[i] != nil {
-					t.Errorf("good write %d failed with its batch: %v", i, errs[i])
+			for i, at := range []int{0, 1, 4} {
+				if errs[at] != nil {
+					t.Errorf("good write %d failed with its batch: %v", i, errs[at])
 				}
 			}
-			if espresso.KindOf(errs[3]) != espresso.Internal {
-				t.Errorf("the account whose key is taken: %v, want internal", errs[3])
+			if espresso.KindOf(errs[2]) != espresso.Internal {
+				t.Errorf("the account whose key is taken: %v, want internal", errs[2])
 			}
-			if !errors.Is(errs[4], store.ErrKeyNotLive) {
-				t.Errorf("the rotation with a wrong key: %v, want %v", errs[4], store.ErrKeyNotLive)
+			if !errors.Is(errs[3], store.ErrKeyNotLive) {
+				t.Errorf("the rotation with a wrong key: %v, want %v", errs[3], store.ErrKeyNotLive)
 			}
 			for _, w := range good {
 				if _, err := s.AccountByWallet(t.Context(), w); err != nil {
@@ -330,9 +333,13 @@ func TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt(t *testing.T) {
 			if _, _, err := s.CreateAccount(t.Context(), newWallet(), &taken); err != nil {
 				t.Fatal(err)
 			}
+			_, seq, err := s.Snapshot(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
 			errEarly := errors.New("refused before any statement")
-			// accountWithKey inserts an account, then its key as the
-			// write's last statement.
+			// accountWithKey inserts an account, records its key's event,
+			// then inserts the key as the write's last statement.
 			accountWithKey := func(wallet string, k store.NewKey) func() error {
 				return func() error {
 					return store.QueueWrite(s, t.Context(), store.FeedTx, func(ctx context.Context, tx store.Tx, now time.Time) error {
@@ -340,7 +347,11 @@ func TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt(t *testing.T) {
 						if _, err := tx.InsertAccount(ctx, a); err != nil {
 							return err
 						}
-						return tx.InsertKey(ctx, store.Key{AccountID: a.ID, WalletAddress: wallet, Hash: k.Hash, Masked: k.Masked, CreatedAt: now})
+						key := store.Key{AccountID: a.ID, WalletAddress: wallet, Hash: k.Hash, Masked: k.Masked, CreatedAt: now}
+						if _, err := tx.AppendEvent(ctx, store.Event{Kind: store.KeyIssued, Key: key}, now); err != nil {
+							return err
+						}
+						return tx.InsertKey(ctx, key)
 					})
 				}
 			}
@@ -377,6 +388,23 @@ func TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt(t *testing.T) {
 			}
 			if k, err := s.LiveKeyByHash(t.Context(), good.Hash); err != nil || k.WalletAddress != goodWallet {
 				t.Errorf("the key inserted last in its write: %+v, %v; want it committed", k, err)
+			}
+			// The feed goes on from where it was, the failed writes having
+			// kept no seq: the good writes' KeyIssued are the next two.
+			events, err := s.Events(t.Context(), seq, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != 2 {
+				t.Fatalf("the feed after the batch: %d events %+v, want the good writes' two", len(events), events)
+			}
+			for i, w := range []string{goodWallet, lastWallet} {
+				if ev := events[i]; ev.Kind != store.KeyIssued || ev.Seq != seq+int64(i)+1 || ev.Key.WalletAddress != w {
+					t.Errorf("event %d: %v #%d of %s, want KeyIssued #%d of %s", i, ev.Kind, ev.Seq, ev.Key.WalletAddress, seq+int64(i)+1, w)
+				}
+			}
+			if head, err := s.FeedHead(t.Context()); err != nil || head != seq+2 {
+				t.Errorf("the feed's head %d (%v), want %d", head, err, seq+2)
 			}
 		})
 	}

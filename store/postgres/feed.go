@@ -4,15 +4,56 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/espresso-auth/espresso/store"
 )
 
-// AppendEvent takes the next seq from key_feed. The transaction holds the
-// feed lock (a store.FeedTx): that, not the row lock on key_feed, is what
-// makes seq order commit order even for transactions that record several
-// events.
-// A session event keeps its session in the key columns (see
-// migrations/004_sessions.sql).
+// feedSeqs gives out the seqs of a feed write transaction. The
+// transaction holds the feed lock (a store.FeedTx): that, not the row lock
+// on key_feed, is what makes seq order commit order, so the last seq can
+// be read once, as the lock is taken, and the next ones counted here; each
+// write records how far it went in key_feed (executor.Flush), and a write
+// rolled back to its savepoint gives its seqs back. No event then costs a
+// round trip: its insert is held back like a key's.
+type feedSeqs struct {
+	known   bool  // the last seq as of the lock has been read, into first
+	first   int64 // key_feed's last seq as the lock was taken
+	last    int64 // the last seq given out (first before any)
+	written int64 // what key_feed holds in this transaction
+	saved   struct {
+		known         bool
+		last, written int64
+	}
+}
+
+func (f *feedSeqs) read(row pgx.Row) error {
+	if err := row.Scan(&f.first); err != nil {
+		return err
+	}
+	f.known, f.last, f.written = true, f.first, f.first
+	return nil
+}
+
+// save remembers the state at a savepoint.
+func (f *feedSeqs) save() {
+	f.saved.known, f.saved.last, f.saved.written = f.known, f.last, f.written
+}
+
+// restore goes back to the state at the savepoint. If the seq was read
+// after it was set, by a statement held before it, nothing had been given
+// out or written yet.
+func (f *feedSeqs) restore() {
+	if f.saved.known {
+		f.last, f.written = f.saved.last, f.saved.written
+	} else if f.known {
+		f.last, f.written = f.first, f.first
+	}
+}
+
+// AppendEvent takes the next seq: counted in a feed write transaction (see
+// feedSeqs), else from key_feed in the statement. A session event keeps
+// its session in the key columns (see migrations/004_sessions.sql).
 func (x *executor) AppendEvent(ctx context.Context, e store.Event, at time.Time) (int64, error) {
 	var seq int64
 	var expires *time.Time
@@ -20,6 +61,18 @@ func (x *executor) AppendEvent(ctx context.Context, e store.Event, at time.Time)
 	if e.Kind.IsSession() {
 		account, hash, created, ended = e.Session.AccountID, e.Session.Hash[:], e.Session.CreatedAt, e.Session.EndedAt
 		expires = nullTime(e.Session.ExpiresAt)
+	}
+	if f := x.feed; f != nil {
+		if !f.known {
+			if err := x.pipe.flush(ctx); err != nil {
+				return 0, err
+			}
+		}
+		f.last++
+		x.pipe.hold(`INSERT INTO key_events (seq, kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			f.last, int16(e.Kind), account, hash, e.Key.Masked, created, nullTime(ended), at, expires)
+		return f.last, nil
 	}
 	err := x.q.QueryRow(ctx, `WITH f AS (UPDATE key_feed SET last_seq = last_seq + 1 RETURNING last_seq)
 		INSERT INTO key_events (seq, kind, account_id, key_hash, masked, key_created_at, revoked_at, recorded_at, expires_at)

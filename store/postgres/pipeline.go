@@ -29,31 +29,44 @@ type pipeline struct {
 type held struct {
 	sql  string
 	args []any
+	scan func(pgx.Row) error // reads its one row when it is sent; nil: none
 }
 
 func newPipeline(tx pgx.Tx) *pipeline { return &pipeline{tx: tx, savepoint: -1} }
 
 // hold queues a statement to be sent with the next one.
 func (p *pipeline) hold(sql string, args ...any) {
-	p.pending = append(p.pending, held{sql, args})
+	p.pending = append(p.pending, held{sql: sql, args: args})
+}
+
+// holdRow queues a statement that returns one row, which scan reads when
+// the statement is sent.
+func (p *pipeline) holdRow(scan func(pgx.Row) error, sql string, args ...any) {
+	p.pending = append(p.pending, held{sql: sql, args: args, scan: scan})
 }
 
 // send sends what is held and then sql, if any, in one batch, and returns
 // the batch's results positioned at sql's, or the first held statement's
 // error (after closing the batch).
 func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
-	n := len(p.pending)
-	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, n+1)}
-	for _, h := range p.pending {
+	sent := p.pending
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(sent)+1)}
+	for _, h := range sent {
 		b.Queue(h.sql, h.args...)
 	}
 	if sql != "" {
 		b.Queue(sql, args...)
 	}
-	p.pending, p.savepoint = p.pending[:0], -1
+	p.pending, p.savepoint = nil, -1
 	br := p.tx.SendBatch(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
+	for _, h := range sent {
+		var err error
+		if h.scan != nil {
+			err = h.scan(br.QueryRow())
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
 			_ = br.Close()
 			return nil, err
 		}

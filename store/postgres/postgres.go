@@ -235,8 +235,12 @@ func (d *driver) Write(ctx context.Context, kind store.TxKind, fn func(ctx conte
 		} else {
 			x.pipe = newPipeline(tx)
 			x.q = x.pipe
-			if lock := locks[kind]; lock != "" {
-				x.pipe.hold(lock) // sent with the first statement
+			if kind == store.FeedTx {
+				// Sent with the first statement: the lock, then the
+				// feed's last seq as of the lock.
+				x.pipe.hold(feedLock)
+				x.feed = &feedSeqs{}
+				x.pipe.holdRow(x.feed.read, `SELECT last_seq FROM key_feed`)
 			}
 		}
 		if err := fn(ctx, x); err != nil {
@@ -287,7 +291,10 @@ type executor struct {
 	q querier
 	// pipe is q in a row or feed write transaction, where statements may
 	// be held back (see pipeline); nil elsewhere.
-	pipe     *pipeline
+	pipe *pipeline
+	// feed gives out seqs in a feed write transaction (see feedSeqs); nil
+	// elsewhere.
+	feed     *feedSeqs
 	migrated bool // ApplyMigration ran: the schema changed
 	// releasePending: the savepoint is to be released (see Savepoint).
 	releasePending bool
@@ -298,10 +305,15 @@ var (
 	_ store.Pipeliner = (*executor)(nil)
 )
 
-// Flush implements store.Pipeliner.
+// Flush implements store.Pipeliner: it records the seqs the write gave
+// out in key_feed, then sends everything held.
 func (x *executor) Flush(ctx context.Context) error {
 	if x.pipe == nil {
 		return nil
+	}
+	if f := x.feed; f != nil && f.last != f.written {
+		x.pipe.hold(`UPDATE key_feed SET last_seq = $1`, f.last)
+		f.written = f.last
 	}
 	return x.pipe.flush(ctx)
 }

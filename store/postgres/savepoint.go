@@ -14,6 +14,9 @@ func (e *executor) Savepoint(context.Context) error {
 	}
 	e.pipe.savepoint = len(e.pipe.pending)
 	e.pipe.hold("SAVEPOINT part")
+	if e.feed != nil {
+		e.feed.save()
+	}
 	return nil
 }
 
@@ -26,6 +29,9 @@ func (e *executor) ReleaseSavepoint(context.Context) error {
 // the savepoint and never ran. If the savepoint itself was never sent,
 // nothing ran since, and there is nothing to roll back.
 func (e *executor) RollbackToSavepoint(ctx context.Context) error {
+	if e.feed != nil {
+		e.feed.restore()
+	}
 	if e.pipe.discard() {
 		return nil
 	}
