@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // pipeline is the querier of a write transaction. Statements whose answer
@@ -118,14 +119,16 @@ func (p *pipeline) Query(ctx context.Context, sql string, args ...any) (pgx.Rows
 	if len(p.pending) == 0 {
 		return p.tx.Query(ctx, sql, args...)
 	}
+	// As pgx's Query does, an error comes back in the rows too: callers
+	// may read it from them alone.
 	br, err := p.send(ctx, sql, args)
 	if err != nil {
-		return nil, err
+		return errRows{err: err}, err
 	}
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
-		return nil, err
+		return errRows{err: err}, err
 	}
 	return batchRows{rows, br}, nil
 }
@@ -170,3 +173,19 @@ func (r batchRow) Scan(dest ...any) error {
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
+
+// errRows are rows that could not be read: no row, and err.
+type errRows struct{ err error }
+
+var _ pgx.Rows = errRows{}
+
+func (r errRows) Close()                                       {}
+func (r errRows) Err() error                                   { return r.err }
+func (r errRows) CommandTag() pgconn.CommandTag                { return pgconn.CommandTag{} }
+func (r errRows) FieldDescriptions() []pgconn.FieldDescription { return nil }
+func (r errRows) Next() bool                                   { return false }
+func (r errRows) Scan(...any) error                            { return r.err }
+func (r errRows) Values() ([]any, error)                       { return nil, r.err }
+func (r errRows) RawValues() [][]byte                          { return nil }
+func (r errRows) Conn() *pgx.Conn                              { return nil }
+func (r errRows) TypeMap() *pgtype.Map                         { return nil }
