@@ -11,8 +11,8 @@ import (
 // pipeline is the querier of a write transaction. Statements whose answer
 // nobody waits for (the feed lock, savepoints, plain inserts) are held back
 // by hold and sent with the next statement that is waited for, or by flush,
-// in one round trip: a rotation in a group commit costs three round trips
-// instead of five. Loopback round trips, not the database's work, bound
+// in one round trip: with the feed's seqs counted (feedSeqs), a rotation in
+// a group commit costs two round trips instead of five. Loopback round trips, not the database's work, bound
 // group commit here (the server idles at a third of a core while it waits).
 //
 // An error of a held statement is returned by the call that sent it: the
@@ -25,6 +25,9 @@ type pipeline struct {
 	pending []held
 	// savepoint is the index in pending of a SAVEPOINT not sent yet, or -1.
 	savepoint int
+	// lost: a statement held before the savepoint failed, so the savepoint
+	// never ran and a rollback to it would undo earlier writes.
+	lost bool
 }
 
 type held struct {
@@ -58,9 +61,10 @@ func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchR
 	if sql != "" {
 		b.Queue(sql, args...)
 	}
+	sp := p.savepoint
 	p.pending, p.savepoint = nil, -1
 	br := p.tx.SendBatch(ctx, b)
-	for _, h := range sent {
+	for i, h := range sent {
 		var err error
 		if h.scan != nil {
 			err = h.scan(br.QueryRow())
@@ -68,6 +72,7 @@ func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchR
 			_, err = br.Exec()
 		}
 		if err != nil {
+			p.lost = p.lost || i <= sp
 			_ = br.Close()
 			return nil, err
 		}

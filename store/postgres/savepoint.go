@@ -1,6 +1,15 @@
 package postgres
 
-import "context"
+import (
+	"context"
+
+	"github.com/espresso-auth/espresso"
+)
+
+// errSavepointLost fails a whole batch whose write failed before its
+// savepoint ran: rolling back to the savepoint would undo the writes before
+// it.
+var errSavepointLost = espresso.E(espresso.Internal, "postgres: a statement before the write's savepoint failed")
 
 // Savepoint implements store.Savepoints without a round trip of its own:
 // the savepoint is held back to go with the write's first statement, and
@@ -34,6 +43,9 @@ func (e *executor) RollbackToSavepoint(ctx context.Context) error {
 	}
 	if e.pipe.discard() {
 		return nil
+	}
+	if e.pipe.lost {
+		return errSavepointLost
 	}
 	_, err := e.pipe.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part")
 	return err
