@@ -4,9 +4,10 @@
 // locking, retries and notifications; the rules are the store package's.
 //
 // Every store.FeedTx transaction first takes the feed's advisory transaction
-// lock (see feedLock), then allocates seqs from the key_feed row, so
-// event-writing transactions are serialised and Seq order is commit order in
-// every process. An AFTER INSERT trigger on key_events sends a NOTIFY in
+// lock (see feedLock), then reads the last seq from the key_feed row and
+// counts on from it (see feedSeqs), so event-writing transactions are
+// serialised and Seq order is commit order in every process. Statements
+// whose answer nobody waits for are sent with the next one (see pipeline). An AFTER INSERT trigger on key_events sends a NOTIFY in
 // the same transaction, which Watch turns into wake-ups right after commit.
 //
 // Every call bounds its work by Options.Timeout (connection attempts
