@@ -6,9 +6,11 @@
 // Every store.FeedTx transaction first takes the feed's advisory transaction
 // lock (see feedLock), then reads the last seq from the key_feed row and
 // counts on from it (see feedSeqs), so event-writing transactions are
-// serialised and Seq order is commit order in every process. Statements
-// whose answer nobody waits for are sent with the next one (see pipeline). An AFTER INSERT trigger on key_events sends a NOTIFY in
-// the same transaction, which Watch turns into wake-ups right after commit.
+// serialised and Seq order is commit order in every process. An AFTER
+// INSERT trigger on key_events sends a NOTIFY in the same transaction,
+// which Watch turns into wake-ups right after commit. In a write
+// transaction, statements whose answer nobody waits for are sent with the
+// next one (see pipeline).
 //
 // Every call bounds its work by Options.Timeout (connection attempts
 // included), tries a whole transaction again when it failed before its
@@ -191,12 +193,6 @@ func (d *driver) Ping(ctx context.Context) error {
 // one statement, hence reads one snapshot.
 func (d *driver) Read(ctx context.Context, fn func(ctx context.Context, r store.Reader) error) error {
 	return d.run(ctx, func(ctx context.Context) error { return fn(ctx, &executor{q: d.pool}) })
-}
-
-// locks are the statements that start each kind of write transaction.
-var locks = [...]string{
-	store.FeedTx:   feedLock,
-	store.SchemaTx: migrateLock,
 }
 
 // feedLock is the first statement of every transaction that records key
