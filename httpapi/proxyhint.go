@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"sync/atomic"
+
+	"github.com/espresso-auth/espresso/ratelimit"
 )
 
 // proxyHint warns, once, that the server seems to run behind a reverse
@@ -25,15 +25,9 @@ func (p *proxyHint) check(r *http.Request) {
 	if p.warned.Load() || r.Header["X-Forwarded-For"] == nil {
 		return
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return
-	}
-	if peer = peer.Unmap(); !peer.IsLoopback() && !peer.IsPrivate() {
+	// With no proxy trusted, the client's address is the TCP peer's.
+	peer := ratelimit.IP(r, nil)
+	if !peer.IsLoopback() && !peer.IsPrivate() {
 		return
 	}
 	if p.warned.CompareAndSwap(false, true) {
