@@ -90,21 +90,66 @@ func queue(t *testing.T, s *store.Store, calls ...func() error) []error {
 	return errs
 }
 
+// withTakenKey gives s an account with a key, whose hash later writes may
+// try to reuse, and returns them with the feed's position after them.
+func withTakenKey(t *testing.T, s *store.Store) (owner store.Account, taken store.NewKey, seq int64) {
+	t.Helper()
+	taken = newKey(t)
+	owner, _, err := s.CreateAccount(t.Context(), newWallet(), &taken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, seq, err = s.Snapshot(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return owner, taken, seq
+}
+
+// wantAccounts checks that the wallets of present have an account, and
+// those of absent none (their writes were rolled back).
+func wantAccounts(t *testing.T, s *store.Store, present []string, absent ...string) {
+	t.Helper()
+	for _, w := range present {
+		if _, err := s.AccountByWallet(t.Context(), w); err != nil {
+			t.Errorf("a good write's account: %v", err)
+		}
+	}
+	for _, w := range absent {
+		if _, err := s.AccountByWallet(t.Context(), w); !errors.Is(err, espresso.ErrUserNotFound) {
+			t.Errorf("a failed write's account: %v, want it rolled back (not found)", err)
+		}
+	}
+}
+
+// wantIssuedAfter checks that the feed after seq is exactly a KeyIssued
+// for each of wallets, in order, with the next seqs: the failed writes of
+// the batch kept none.
+func wantIssuedAfter(t *testing.T, s *store.Store, seq int64, wallets ...string) {
+	t.Helper()
+	events, err := s.Events(t.Context(), seq, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != len(wallets) {
+		t.Fatalf("the feed after the batch: %d events %+v, want the good writes' %d KeyIssued", len(events), events, len(wallets))
+	}
+	for i, w := range wallets {
+		if ev := events[i]; ev.Kind != store.KeyIssued || ev.Seq != seq+int64(i)+1 || ev.Key.WalletAddress != w {
+			t.Errorf("event %d: %v #%d of %s, want KeyIssued #%d of %s", i, ev.Kind, ev.Seq, ev.Key.WalletAddress, seq+int64(i)+1, w)
+		}
+	}
+	if head, err := s.FeedHead(t.Context()); err != nil || head != seq+int64(len(wallets)) {
+		t.Errorf("the feed's head %d (%v), want %d", head, err, seq+int64(len(wallets)))
+	}
+}
+
 func TestBatch_AFailingWriteNeitherFailsNorCommitsTheOthersOfItsBatch(t *testing.T) {
 	t.Parallel()
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := open(t)
-			taken := newKey(t)
-			owner, _, err := s.CreateAccount(t.Context(), newWallet(), &taken)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, seq, err := s.Snapshot(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
+			owner, taken, seq := withTakenKey(t, s)
 			sizes := store.BatchSizes(s)
 
 			good := []string{newWallet(), newWallet(), newWallet()}
@@ -144,26 +189,8 @@ func TestBatch_AFailingWriteNeitherFailsNorCommitsTheOthersOfItsBatch(t *testing
 			if !errors.Is(errs[3], store.ErrKeyNotLive) {
 				t.Errorf("the rotation with a wrong key: %v, want %v", errs[3], store.ErrKeyNotLive)
 			}
-			for _, w := range good {
-				if _, err := s.AccountByWallet(t.Context(), w); err != nil {
-					t.Errorf("a good write's account: %v", err)
-				}
-			}
-			if _, err := s.AccountByWallet(t.Context(), bad); !errors.Is(err, espresso.ErrUserNotFound) {
-				t.Errorf("the refused write's account: %v, want it rolled back (not found)", err)
-			}
-			events, err := s.Events(t.Context(), seq, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(events) != len(good) {
-				t.Fatalf("%d events after the batch, want the %d good writes' KeyIssued", len(events), len(good))
-			}
-			for i, ev := range events {
-				if ev.Kind != store.KeyIssued || ev.Seq != seq+int64(i)+1 {
-					t.Errorf("event %d: %v #%d, want KeyIssued #%d", i, ev.Kind, ev.Seq, seq+int64(i)+1)
-				}
-			}
+			wantAccounts(t, s, good, bad)
+			wantIssuedAfter(t, s, seq, good...)
 		})
 	}
 }
@@ -330,14 +357,7 @@ func TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := open(t)
-			taken := newKey(t)
-			if _, _, err := s.CreateAccount(t.Context(), newWallet(), &taken); err != nil {
-				t.Fatal(err)
-			}
-			_, seq, err := s.Snapshot(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, taken, seq := withTakenKey(t, s)
 			errEarly := errors.New("refused before any statement")
 			// accountWithKey inserts an account, records its key's event,
 			// then inserts the key as the write's last statement.
@@ -394,34 +414,11 @@ func TestBatch_AStatementHeldBackFailsTheWriteThatIssuedIt(t *testing.T) {
 			if errs[3] != nil || errs[4] != nil {
 				t.Errorf("the good writes failed: %v, %v", errs[3], errs[4])
 			}
-			if _, err := s.AccountByWallet(t.Context(), badWallet); !errors.Is(err, espresso.ErrUserNotFound) {
-				t.Errorf("the failed write's account: %v, want it rolled back (not found)", err)
-			}
-			for _, w := range []string{goodWallet, lastWallet} {
-				if _, err := s.AccountByWallet(t.Context(), w); err != nil {
-					t.Errorf("a good write's account: %v", err)
-				}
-			}
+			wantAccounts(t, s, []string{goodWallet, lastWallet}, badWallet)
 			if k, err := s.LiveKeyByHash(t.Context(), good.Hash); err != nil || k.WalletAddress != goodWallet {
 				t.Errorf("the key inserted last in its write: %+v, %v; want it committed", k, err)
 			}
-			// The feed goes on from where it was, the failed writes having
-			// kept no seq: the good writes' KeyIssued are the next two.
-			events, err := s.Events(t.Context(), seq, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(events) != 2 {
-				t.Fatalf("the feed after the batch: %d events %+v, want the good writes' two", len(events), events)
-			}
-			for i, w := range []string{goodWallet, lastWallet} {
-				if ev := events[i]; ev.Kind != store.KeyIssued || ev.Seq != seq+int64(i)+1 || ev.Key.WalletAddress != w {
-					t.Errorf("event %d: %v #%d of %s, want KeyIssued #%d of %s", i, ev.Kind, ev.Seq, ev.Key.WalletAddress, seq+int64(i)+1, w)
-				}
-			}
-			if head, err := s.FeedHead(t.Context()); err != nil || head != seq+2 {
-				t.Errorf("the feed's head %d (%v), want %d", head, err, seq+2)
-			}
+			wantIssuedAfter(t, s, seq, goodWallet, lastWallet)
 		})
 	}
 }
